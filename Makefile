@@ -1,0 +1,50 @@
+# Mesochart: `make run` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+var/.demo-loaded: $(STAMP)
+	mkdir -p var
+	$(BIN)/mesochart migrate --no-input
+	$(BIN)/mesochart demo
+	touch var/.demo-loaded
+
+run: $(STAMP) var/.demo-loaded
+	$(BIN)/mesochart migrate --no-input
+	@echo "Mesochart on http://$(HOST):$(PORT)/ - demo logins: see 'make demo-logins'"
+	@$(BIN)/mesochart demo | sed -n '2,$$p'
+	DEBUG=true $(BIN)/mesochart runserver $(HOST):$(PORT)
+
+demo-logins: $(STAMP)
+	$(BIN)/mesochart demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check mesochart bench
+	$(BIN)/ruff format --check mesochart bench
+	$(BIN)/mypy mesochart
+
+format: $(STAMP)
+	$(BIN)/ruff format mesochart bench
+	$(BIN)/ruff check --fix mesochart bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) var test-artifacts *.egg-info

@@ -1,0 +1,67 @@
+"""The permission matrix: the one place that says which role may do what.
+
+docs/roles.md shows the same table; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from .models import Membership, Role
+
+P, M, A, R, MG, AU = (
+    Role.PRESCRIBER,
+    Role.PRACTITIONER,
+    Role.ASSISTANT,
+    Role.RECEPTION,
+    Role.MANAGER,
+    Role.AUDITOR,
+)
+
+PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
+    "patient.view": ("See the patient list and demographics", frozenset({P, M, A, R, MG, AU})),
+    "patient.create": ("Register a patient", frozenset({P, M, A, R, MG})),
+    "patient.edit": ("Edit demographics and contacts", frozenset({P, M, A, R, MG})),
+    "profile.view": ("See the medical profile and its history", frozenset({P, M, A, MG, AU})),
+    "profile.edit": ("Edit the medical profile", frozenset({P, M, A})),
+    "audit.view": ("See the audit trail of a chart", frozenset({MG, AU})),
+    "protocols.view": ("Browse protocols, zones, products and rules", frozenset({P, M, A, R, MG, AU})),
+    "protocols.tune": ("Tune the clinic's practice-level (P) defaults", frozenset({P, MG})),
+}
+
+
+def has_perm(membership: Membership | None, perm: str) -> bool:
+    if perm not in PERMISSIONS:
+        raise KeyError(f"unknown permission {perm!r}")
+    return membership is not None and membership.is_active and membership.role in PERMISSIONS[perm][1]
+
+
+def check_perm(request: HttpRequest, perm: str) -> None:
+    if not has_perm(getattr(request, "membership", None), perm):
+        raise PermissionDenied(f"Your role may not: {PERMISSIONS[perm][0].lower()}")
+
+
+F = TypeVar("F", bound=Callable[..., HttpResponse])
+
+
+def require(perm: str) -> Callable[[F], F]:
+    """View decorator: signed in, with an active membership allowed ``perm``."""
+    if perm not in PERMISSIONS:
+        raise KeyError(f"unknown permission {perm!r}")
+
+    def decorator(view: F) -> F:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            check_perm(request, perm)
+            return view(request, *args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator

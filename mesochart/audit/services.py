@@ -1,0 +1,92 @@
+"""Writing and verifying the audit log. Every domain write calls ``record``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .context import current_request_id
+from .models import GENESIS_HASH, AuditChainHead, AuditEvent
+
+if TYPE_CHECKING:
+    from mesochart.accounts.models import Clinic, User
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None,
+    clinic: Clinic | None = None,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain (inside the caller's transaction)."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+        event = AuditEvent(
+            seq=head.last_seq + 1,
+            at=timezone.now(),
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor_label=actor.get_username() if actor is not None and actor.is_authenticated else "",
+            organisation_id=clinic.organisation_id if clinic is not None else None,
+            clinic_id=clinic.pk if clinic is not None else None,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            request_id=current_request_id(),
+            details=details or {},
+            prev_hash=head.last_hash,
+        )
+        event.hash = event.compute_hash()
+        event.save(force_insert=True)
+        head.last_seq = event.seq
+        head.last_hash = event.hash
+        head.save(update_fields=["last_seq", "last_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    events: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(batch_size: int = 2000) -> ChainReport:
+    """Walk the whole chain; name the first broken link, if any."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
+        if event.seq != expected_seq:
+            return ChainReport(False, count, expected_seq, f"event #{expected_seq} is missing")
+        if event.prev_hash != expected_prev:
+            return ChainReport(
+                False, count, event.seq, f"event #{event.seq} does not follow event #{event.seq - 1}"
+            )
+        if event.compute_hash() != event.hash:
+            return ChainReport(
+                False, count, event.seq, f"event #{event.seq} was altered after it was written"
+            )
+        expected_prev = event.hash
+        expected_seq += 1
+        count += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_seq != count or head.last_hash != expected_prev):
+        return ChainReport(
+            False,
+            count,
+            count + 1,
+            f"the chain ends at event #{count} but event #{head.last_seq} was written; "
+            "newer events were removed",
+        )
+    return ChainReport(True, count)

@@ -1,0 +1,104 @@
+"""Shared fixtures: a clinic with one persona per role, and an outsider.
+
+alice.. are named by role: ``prescriber``, ``practitioner``, ``assistant``,
+``reception``, ``manager``, ``auditor``; ``outsider`` is a manager of a clinic
+of ANOTHER organisation; ``neighbour`` works in a second clinic of the SAME
+organisation. Neither may see anything of ``clinic``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from mesochart.accounts.models import Clinic, Membership, Organisation, Role, User
+from mesochart.patients import services as patient_services
+from mesochart.patients.models import Patient
+
+PASSWORD = "correct horse battery"
+ROLES = [r.value for r in Role]
+
+
+@pytest.fixture(autouse=True)
+def _fast_hasher(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_user(username: str, clinic: Clinic, role: str) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, first_name=username.title())
+    Membership.objects.create(user=user, clinic=clinic, role=role)
+    return user
+
+
+@pytest.fixture
+def organisation(db: Any) -> Organisation:
+    return Organisation.objects.create(name="Riverside Group", mrn_prefix="RV")
+
+
+@pytest.fixture
+def clinic(organisation: Organisation) -> Clinic:
+    return Clinic.objects.create(organisation=organisation, name="Riverside", timezone="Europe/London")
+
+
+@pytest.fixture
+def neighbour_clinic(organisation: Organisation) -> Clinic:
+    return Clinic.objects.create(organisation=organisation, name="Harbour", timezone="Europe/London")
+
+
+@pytest.fixture
+def other_clinic(db: Any) -> Clinic:
+    other = Organisation.objects.create(name="Elsewhere Aesthetics", mrn_prefix="EA")
+    return Clinic.objects.create(organisation=other, name="Elsewhere", timezone="Europe/Paris")
+
+
+@pytest.fixture
+def staff(clinic: Clinic) -> dict[str, User]:
+    return {role: make_user(role, clinic, role) for role in ROLES}
+
+
+@pytest.fixture
+def outsider(other_clinic: Clinic) -> User:
+    return make_user("outsider", other_clinic, Role.MANAGER)
+
+
+@pytest.fixture
+def neighbour(neighbour_clinic: Clinic) -> User:
+    return make_user("neighbour", neighbour_clinic, Role.MANAGER)
+
+
+@pytest.fixture
+def client_as(staff: dict[str, User], outsider: User, neighbour: User) -> Callable[[str], Client]:
+    people = {**staff, "outsider": outsider, "neighbour": neighbour}
+
+    def make(name: str) -> Client:
+        client = Client()
+        client.force_login(people[name])
+        return client
+
+    return make
+
+
+PATIENT_DATA: dict[str, Any] = {
+    "given_name": "Elena",
+    "family_name": "Moreau",
+    "birth_date": date(1985, 4, 2),
+    "sex": "female",
+    "email": "elena@example.org",
+    "phone": "+44 7700 900123",
+    "address": "1 High St",
+    "preferred_language": "fr",
+}
+
+
+def create_patient(clinic: Clinic, actor: User, **overrides: Any) -> Patient:
+    profile = overrides.pop("profile", {"fitzpatrick": 3, "conditions": ["herpes_labialis"]})
+    return patient_services.do_create_patient(actor, clinic, {**PATIENT_DATA, **overrides}, profile)
+
+
+@pytest.fixture
+def patient(clinic: Clinic, staff: dict[str, User]) -> Patient:
+    return create_patient(clinic, staff["practitioner"])

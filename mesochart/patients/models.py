@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from mesochart.accounts.models import Clinic, Organisation
+
+from . import vocabulary
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Not stated"
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    FR = "fr", "French"
+    DE = "de", "German"
+    ES = "es", "Spanish"
+    IT = "it", "Italian"
+    PT = "pt", "Portuguese"
+    NL = "nl", "Dutch"
+    PL = "pl", "Polish"
+    AR = "ar", "Arabic"
+    RU = "ru", "Russian"
+
+
+class Patient(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("record number", max_length=20)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    address = models.TextField(blank=True)
+    preferred_language = models.CharField(max_length=5, choices=Language.choices, default=Language.EN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["family_name", "given_name", "mrn"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "mrn"], name="patient_unique_mrn"),
+        ]
+        indexes = [
+            models.Index("clinic", Lower("family_name"), Lower("given_name"), name="patient_clinic_name_idx"),
+            models.Index(fields=["clinic", "birth_date"], name="patient_clinic_birth_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.mrn})"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+    def age_on(self, day: date) -> int:
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+def _choices(mapping: dict[Any, str]) -> list[tuple[Any, str]]:
+    return list(mapping.items())
+
+
+PROFILE_FIELDS = (
+    "pregnant",
+    "breastfeeding",
+    "bmi",
+    "fitzpatrick",
+    "glogau",
+    "conditions",
+    "medications",
+    "allergies",
+    "isotretinoin_last_dose",
+    "notes",
+)
+
+
+class MedicalProfile(models.Model):
+    """What screening needs to know, in the contract's vocabulary.
+
+    Every change is kept as a ``MedicalProfileVersion``; ``version`` guards
+    against two people saving over each other.
+    """
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="profile")
+    pregnant = models.BooleanField(default=False)
+    breastfeeding = models.BooleanField(default=False)
+    bmi = models.DecimalField(
+        "BMI", max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("10.0")), MaxValueValidator(Decimal("80.0"))],
+    )
+    fitzpatrick = models.PositiveSmallIntegerField(
+        "Fitzpatrick phototype", null=True, blank=True, choices=_choices(vocabulary.FITZPATRICK)
+    )
+    glogau = models.PositiveSmallIntegerField(
+        "Glogau photoaging type", null=True, blank=True, choices=_choices(vocabulary.GLOGAU)
+    )
+    conditions = models.JSONField(default=list, blank=True)
+    medications = models.JSONField("medication classes", default=list, blank=True)
+    allergies = models.JSONField("allergies (ingredients)", default=list, blank=True)
+    isotretinoin_last_dose = models.DateField("isotretinoin, last dose", null=True, blank=True)
+    notes = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The profile's clinical content as JSON-safe values."""
+        data: dict[str, Any] = {}
+        for name in PROFILE_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, Decimal):
+                value = str(value)
+            elif isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, list):
+                value = sorted(value)
+            data[name] = value
+        return data
+
+
+class MedicalProfileVersion(models.Model):
+    """One saved state of a profile: who, when, and what changed from the last."""
+
+    profile = models.ForeignKey(MedicalProfile, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    data = models.JSONField()
+    changes = models.JSONField(default=list, help_text="[{field, old, new}, ...]")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "version"], name="profile_version_unique")
+        ]

@@ -1,0 +1,144 @@
+"""Every write to patients and medical profiles; each is atomic and audited."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from mesochart.accounts.models import Clinic, Organisation, User
+from mesochart.audit.services import record
+from mesochart.errors import Conflict
+
+from .models import PROFILE_FIELDS, MedicalProfile, MedicalProfileVersion, Patient
+
+PATIENT_FIELDS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "email",
+    "phone",
+    "address",
+    "preferred_language",
+)
+
+
+def _allocate_mrn(organisation: Organisation) -> str:
+    org = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    number = org.next_mrn
+    org.next_mrn = number + 1
+    org.save(update_fields=["next_mrn"])
+    return f"{org.mrn_prefix}-{number:06d}"
+
+
+def do_create_patient(
+    actor: User, clinic: Clinic, data: dict[str, Any], profile: dict[str, Any] | None = None
+) -> Patient:
+    with transaction.atomic():
+        patient = Patient(
+            organisation_id=clinic.organisation_id,
+            clinic=clinic,
+            mrn=_allocate_mrn(clinic.organisation),
+            created_by=actor,
+            **{name: data[name] for name in PATIENT_FIELDS if name in data},
+        )
+        patient.full_clean()
+        patient.save(force_insert=True)
+        medical = MedicalProfile(patient=patient, updated_by=actor, version=1)
+        for name in PROFILE_FIELDS:
+            if profile is not None and name in profile:
+                setattr(medical, name, profile[name])
+        medical.full_clean()
+        medical.save(force_insert=True)
+        snapshot = medical.snapshot()
+        MedicalProfileVersion.objects.create(
+            profile=medical,
+            version=1,
+            data=snapshot,
+            changes=[{"field": k, "old": None, "new": v} for k, v in snapshot.items() if v not in (None, "", [], False)],
+            changed_by=actor,
+            changed_at=timezone.now(),
+        )
+        record("patient.create", actor=actor, clinic=clinic, obj=patient, details={"mrn": patient.mrn})
+    return patient
+
+
+def do_update_patient(actor: User, clinic: Clinic, patient: Patient, data: dict[str, Any]) -> list[str]:
+    """Save demographics; returns the names of the fields that changed."""
+    with transaction.atomic():
+        # Compare with the stored row: a bound ModelForm has already changed
+        # the in-memory ``patient``.
+        current = Patient.objects.select_for_update().get(pk=patient.pk)
+        changed = [
+            name for name in PATIENT_FIELDS if name in data and getattr(current, name) != data[name]
+        ]
+        if not changed:
+            return []
+        for name in changed:
+            setattr(current, name, data[name])
+        current.full_clean()
+        current.save(update_fields=[*changed, "updated_at"])
+        record("patient.update", actor=actor, clinic=clinic, obj=patient, details={"fields": changed})
+    return changed
+
+
+def do_update_profile(
+    actor: User,
+    clinic: Clinic,
+    patient: Patient,
+    data: dict[str, Any],
+    *,
+    expected_version: int,
+) -> MedicalProfileVersion | None:
+    """Save a new version of the medical profile, keeping the previous ones.
+
+    ``expected_version`` is the version the editor started from: if someone
+    saved in between, nothing is written and ``Conflict`` names what to do.
+    """
+    with transaction.atomic():
+        profile = MedicalProfile.objects.select_for_update().get(patient=patient)
+        if profile.version != expected_version:
+            raise Conflict(
+                f"Someone else saved this profile (now version {profile.version}) while you were "
+                "editing version {expected_version}. Reload to see their changes; your entries are "
+                "still in the form.".replace("{expected_version}", str(expected_version)),
+                field="version",
+            )
+        before = profile.snapshot()
+        for name in PROFILE_FIELDS:
+            if name in data:
+                setattr(profile, name, data[name])
+        profile.full_clean()
+        after = profile.snapshot()
+        changes = [
+            {"field": name, "old": before[name], "new": after[name]}
+            for name in PROFILE_FIELDS
+            if before[name] != after[name]
+        ]
+        if not changes:
+            return None
+        profile.version += 1
+        profile.updated_by = actor
+        profile.save()
+        version = MedicalProfileVersion.objects.create(
+            profile=profile,
+            version=profile.version,
+            data=after,
+            changes=changes,
+            changed_by=actor,
+            changed_at=timezone.now(),
+        )
+        record(
+            "profile.update",
+            actor=actor,
+            clinic=clinic,
+            obj=patient,
+            details={"version": profile.version, "fields": [c["field"] for c in changes]},
+        )
+    return version
+
+
+def record_chart_view(actor: User, clinic: Clinic, patient: Patient) -> None:
+    record("patient.view_chart", actor=actor, clinic=clinic, obj=patient)

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from mesochart.accounts.permissions import has_perm, require
+from mesochart.audit.models import AuditEvent
+from mesochart.errors import DomainError
+
+from . import services
+from .access import patient_for, patients_visible_to
+from .forms import PatientForm, PatientSearchForm, ProfileForm
+from .search import search_patients
+
+
+@require("patient.view")
+def patient_list(request: HttpRequest) -> HttpResponse:
+    form = PatientSearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    patients = search_patients(patients_visible_to(request), query).only(
+        "id", "mrn", "given_name", "family_name", "birth_date", "sex", "phone", "updated_at"
+    )
+    page = Paginator(patients, settings.PATIENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "query": query}
+    if request.htmx:
+        return render(request, "patients/_results.html", context)
+    return render(request, "patients/list.html", context)
+
+
+@require("patient.create")
+def patient_create(request: HttpRequest) -> HttpResponse:
+    can_profile = has_perm(request.membership, "profile.edit")  # type: ignore[attr-defined]
+    form = PatientForm(request.POST or None, prefix="p")
+    profile_form = ProfileForm(request.POST or None, prefix="m") if can_profile else None
+    if request.method == "POST" and form.is_valid() and (profile_form is None or profile_form.is_valid()):
+        patient = services.do_create_patient(
+            request.user,  # type: ignore[arg-type]
+            request.clinic,  # type: ignore[attr-defined]
+            form.cleaned_data,
+            profile_form.profile_data() if profile_form is not None else None,
+        )
+        return redirect("patients:chart", patient_id=patient.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "patients/create.html", {"form": form, "profile_form": profile_form}, status=status
+    )
+
+
+@login_required
+def patient_chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "patient.view")
+    services.record_chart_view(request.user, request.clinic, patient)  # type: ignore[arg-type, attr-defined]
+    membership = request.membership  # type: ignore[attr-defined]
+    versions = []
+    if has_perm(membership, "profile.view"):
+        versions = list(patient.profile.versions.select_related("changed_by")[:50])
+    audit_events = []
+    if has_perm(membership, "audit.view"):
+        audit_events = list(
+            AuditEvent.objects.filter(object_type="patients.patient", object_id=str(patient.pk))
+            .order_by("-seq")[:50]
+        )
+    return render(
+        request,
+        "patients/chart.html",
+        {"patient": patient, "versions": versions, "audit_events": audit_events},
+    )
+
+
+@login_required
+def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "patient.edit", with_profile=False)
+    form = PatientForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        services.do_update_patient(request.user, request.clinic, patient, form.cleaned_data)  # type: ignore[arg-type, attr-defined]
+        return redirect("patients:chart", patient_id=patient.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "patients/edit.html", {"form": form, "patient": patient}, status=status)
+
+
+@login_required
+def profile_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "profile.edit")
+    profile = patient.profile
+    form = ProfileForm(
+        request.POST or None, instance=profile, initial={"version": profile.version}
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.do_update_profile(
+                    request.user,  # type: ignore[arg-type]
+                    request.clinic,  # type: ignore[attr-defined]
+                    patient,
+                    form.profile_data(),
+                    expected_version=form.cleaned_data["version"] or 0,
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+            else:
+                return redirect("patients:chart", patient_id=patient.pk)
+    return render(
+        request, "patients/profile_edit.html", {"form": form, "patient": patient}, status=status
+    )

@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("mesochart.core.urls")),
+    path("accounts/", include("mesochart.accounts.urls")),
+    path("patients/", include("mesochart.patients.urls")),
+    path("protocols/", include("mesochart.library.urls")),
+]
+
+handler403 = "mesochart.core.errors.forbidden"
+handler404 = "mesochart.core.errors.not_found"
