@@ -29,7 +29,9 @@ def _fast_hasher(settings: Any) -> None:
 
 
 def make_user(username: str, clinic: Clinic, role: str) -> User:
-    user = User.objects.create_user(username=username, password=PASSWORD, first_name=username.title())
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, first_name=username.title()
+    )
     Membership.objects.create(user=user, clinic=clinic, role=role)
     return user
 
@@ -41,12 +43,16 @@ def organisation(db: Any) -> Organisation:
 
 @pytest.fixture
 def clinic(organisation: Organisation) -> Clinic:
-    return Clinic.objects.create(organisation=organisation, name="Riverside", timezone="Europe/London")
+    return Clinic.objects.create(
+        organisation=organisation, name="Riverside", timezone="Europe/London"
+    )
 
 
 @pytest.fixture
 def neighbour_clinic(organisation: Organisation) -> Clinic:
-    return Clinic.objects.create(organisation=organisation, name="Harbour", timezone="Europe/London")
+    return Clinic.objects.create(
+        organisation=organisation, name="Harbour", timezone="Europe/London"
+    )
 
 
 @pytest.fixture
@@ -102,3 +108,50 @@ def create_patient(clinic: Clinic, actor: User, **overrides: Any) -> Patient:
 @pytest.fixture
 def patient(clinic: Clinic, staff: dict[str, User]) -> Patient:
     return create_patient(clinic, staff["practitioner"])
+
+
+# --- browser tests (Playwright driving Debian's Chromium) -------------------
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM
+# calls from the live server thread are safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def chromium_or_skip() -> str:
+    path = shutil.which(CHROMIUM) or (CHROMIUM if os.path.exists(CHROMIUM) else None)
+    if path is None:
+        reason = f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium`"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason + " (CI=true: browser tests must run)")
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args() -> dict[str, Any]:
+    return {
+        "executable_path": chromium_or_skip(),
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+import zoneinfo
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -9,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import timezone
 
 from .models import Membership
 
@@ -36,7 +38,9 @@ class IdleTimeoutMiddleware:
                     f"You were signed out after {settings.SESSION_IDLE_TIMEOUT_MINUTES} "
                     "minutes without activity.",
                 )
-                login_url = reverse(settings.LOGIN_URL) + "?" + urlencode({"next": request.get_full_path()})
+                login_url = (
+                    reverse(settings.LOGIN_URL) + "?" + urlencode({"next": request.get_full_path()})
+                )
                 if request.headers.get("HX-Request"):
                     response = HttpResponse(status=204)
                     response["HX-Redirect"] = login_url
@@ -69,8 +73,14 @@ class ActiveClinicMiddleware:
                 logout(request)
             else:
                 wanted = request.session.get(SESSION_CLINIC_KEY)
-                chosen = next((m for m in memberships if str(m.clinic_id) == wanted), memberships[0])
+                chosen = next(
+                    (m for m in memberships if str(m.clinic_id) == wanted), memberships[0]
+                )
                 request.membership = chosen  # type: ignore[attr-defined]
                 request.clinic = chosen.clinic  # type: ignore[attr-defined]
                 request.memberships = memberships  # type: ignore[attr-defined]
+                # Show times in the clinic's own time zone.
+                timezone.activate(zoneinfo.ZoneInfo(chosen.clinic.timezone))
+        else:
+            timezone.deactivate()
         return self.get_response(request)

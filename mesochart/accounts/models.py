@@ -33,7 +33,9 @@ class Clinic(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="clinics")
     name = models.CharField(max_length=200)
     address = models.TextField(blank=True)
-    timezone = models.CharField(max_length=64, default="Europe/London", validators=[validate_timezone])
+    timezone = models.CharField(
+        max_length=64, default="Europe/London", validators=[validate_timezone]
+    )
 
     class Meta:
         constraints = [

@@ -31,7 +31,10 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "profile.view": ("See the medical profile and its history", frozenset({P, M, A, MG, AU})),
     "profile.edit": ("Edit the medical profile", frozenset({P, M, A})),
     "audit.view": ("See the audit trail of a chart", frozenset({MG, AU})),
-    "protocols.view": ("Browse protocols, zones, products and rules", frozenset({P, M, A, R, MG, AU})),
+    "protocols.view": (
+        "Browse protocols, zones, products and rules",
+        frozenset({P, M, A, R, MG, AU}),
+    ),
     "protocols.tune": ("Tune the clinic's practice-level (P) defaults", frozenset({P, MG})),
 }
 
@@ -39,7 +42,9 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
 def has_perm(membership: Membership | None, perm: str) -> bool:
     if perm not in PERMISSIONS:
         raise KeyError(f"unknown permission {perm!r}")
-    return membership is not None and membership.is_active and membership.role in PERMISSIONS[perm][1]
+    return (
+        membership is not None and membership.is_active and membership.role in PERMISSIONS[perm][1]
+    )
 
 
 def check_perm(request: HttpRequest, perm: str) -> None:

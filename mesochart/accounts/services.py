@@ -36,9 +36,10 @@ def do_login(request: HttpRequest, username: str, password: str) -> User:
             )
         else:
             authenticated = authenticate(request, username=username, password=password)
-            if authenticated is not None and not Membership.objects.filter(
-                user=authenticated, is_active=True
-            ).exists():
+            if (
+                authenticated is not None
+                and not Membership.objects.filter(user=authenticated, is_active=True).exists()
+            ):
                 authenticated = None
             if authenticated is None:
                 error = InvalidInput(BAD_CREDENTIALS, field="password")

@@ -27,7 +27,10 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField()
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     actor_label = models.CharField(max_length=150, blank=True)
@@ -89,4 +92,6 @@ class AuditChainHead(models.Model):
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_single_row")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="audit_head_single_row")
+        ]

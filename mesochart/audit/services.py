@@ -35,7 +35,9 @@ def record(
             seq=head.last_seq + 1,
             at=timezone.now(),
             actor=actor if actor is not None and actor.is_authenticated else None,
-            actor_label=actor.get_username() if actor is not None and actor.is_authenticated else "",
+            actor_label=actor.get_username()
+            if actor is not None and actor.is_authenticated
+            else "",
             organisation_id=clinic.organisation_id if clinic is not None else None,
             clinic_id=clinic.pk if clinic is not None else None,
             action=action,
@@ -71,7 +73,10 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
             return ChainReport(False, count, expected_seq, f"event #{expected_seq} is missing")
         if event.prev_hash != expected_prev:
             return ChainReport(
-                False, count, event.seq, f"event #{event.seq} does not follow event #{event.seq - 1}"
+                False,
+                count,
+                event.seq,
+                f"event #{event.seq} does not follow event #{event.seq - 1}",
             )
         if event.compute_hash() != event.hash:
             return ChainReport(

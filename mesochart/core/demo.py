@@ -32,14 +32,65 @@ STAFF = [
     ("auditor", "Priya", "Nair", Role.AUDITOR, [0]),
     ("harbour.practitioner", "Jonas", "Berg", Role.PRACTITIONER, [1]),
 ]
-GIVEN_F = ["Charlotte", "Amira", "Elena", "Grace", "Hannah", "Isabelle", "Julia", "Karina", "Laura",
-           "Maya", "Nadia", "Olivia", "Paula", "Rosa", "Sara", "Tara", "Valentina", "Yasmin",
-           "Zoe", "Chloe", "Beatriz", "Ines", "Freya", "Anika"]
+GIVEN_F = [
+    "Charlotte",
+    "Amira",
+    "Elena",
+    "Grace",
+    "Hannah",
+    "Isabelle",
+    "Julia",
+    "Karina",
+    "Laura",
+    "Maya",
+    "Nadia",
+    "Olivia",
+    "Paula",
+    "Rosa",
+    "Sara",
+    "Tara",
+    "Valentina",
+    "Yasmin",
+    "Zoe",
+    "Chloe",
+    "Beatriz",
+    "Ines",
+    "Freya",
+    "Anika",
+]
 GIVEN_M = ["Adam", "Marco", "Lucas", "Omar", "Henry", "Ravi", "Stefan", "Tomasz", "Hugo", "Kenji"]
-FAMILY = ["Bennett", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ivanova", "Jensen",
-          "Khan", "Lambert", "Moreau", "Novak", "O'Brien", "Patel", "Quinn", "Rossi", "Silva",
-          "Taylor", "Urban", "Vidal", "Walsh", "Young", "Zielinski", "Ahmed", "Brooks", "Clarke",
-          "Da Silva", "Ellis", "Ferreira"]
+FAMILY = [
+    "Bennett",
+    "Costa",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ivanova",
+    "Jensen",
+    "Khan",
+    "Lambert",
+    "Moreau",
+    "Novak",
+    "O'Brien",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Silva",
+    "Taylor",
+    "Urban",
+    "Vidal",
+    "Walsh",
+    "Young",
+    "Zielinski",
+    "Ahmed",
+    "Brooks",
+    "Clarke",
+    "Da Silva",
+    "Ellis",
+    "Ferreira",
+]
 LANGS = ["en"] * 6 + ["fr", "es", "it", "pt", "de", "pl"]
 PATIENTS_PER_CLINIC = [32, 8]
 
@@ -54,21 +105,45 @@ class DemoResult:
 
 def _profile(rng: random.Random, sex: str, age: int) -> dict[str, object]:
     conditions: list[str] = []
-    for code, p in [("herpes_labialis", .15), ("keloid_tendency", .05), ("autoimmune_disease", .05),
-                    ("bleeding_disorder", .02), ("dysphagia", .02), ("thyroid_enlargement", .03),
-                    ("uncontrolled_diabetes", .02), ("pacemaker", .01 if age < 60 else .06),
-                    ("body_dysmorphic_disorder", .02)]:
+    for code, p in [
+        ("herpes_labialis", 0.15),
+        ("keloid_tendency", 0.05),
+        ("autoimmune_disease", 0.05),
+        ("bleeding_disorder", 0.02),
+        ("dysphagia", 0.02),
+        ("thyroid_enlargement", 0.03),
+        ("uncontrolled_diabetes", 0.02),
+        ("pacemaker", 0.01 if age < 60 else 0.06),
+        ("body_dysmorphic_disorder", 0.02),
+    ]:
         if rng.random() < p:
             conditions.append(code)
-    medications = [code for code, p in [("antiplatelet", .08 if age < 55 else .25),
-                                        ("anticoagulant", .03), ("immunosuppressant", .03)]
-                   if rng.random() < p]
-    allergies = [code for code, p in [("lidocaine", .05), ("ascorbic_acid", .04),
-                                      ("caffeine", .02), ("hyaluronic_acid", .01)] if rng.random() < p]
-    pregnant = sex == "female" and 20 <= age <= 42 and rng.random() < .05
+    medications = [
+        code
+        for code, p in [
+            ("antiplatelet", 0.08 if age < 55 else 0.25),
+            ("anticoagulant", 0.03),
+            ("immunosuppressant", 0.03),
+        ]
+        if rng.random() < p
+    ]
+    allergies = [
+        code
+        for code, p in [
+            ("lidocaine", 0.05),
+            ("ascorbic_acid", 0.04),
+            ("caffeine", 0.02),
+            ("hyaluronic_acid", 0.01),
+        ]
+        if rng.random() < p
+    ]
+    pregnant = sex == "female" and 20 <= age <= 42 and rng.random() < 0.05
     return {
         "pregnant": pregnant,
-        "breastfeeding": sex == "female" and not pregnant and 22 <= age <= 40 and rng.random() < .05,
+        "breastfeeding": sex == "female"
+        and not pregnant
+        and 22 <= age <= 40
+        and rng.random() < 0.05,
         "bmi": Decimal(str(round(rng.gauss(24.5, 4.0), 1))).max(Decimal("17.0")),
         "fitzpatrick": rng.choices([1, 2, 3, 4, 5, 6], weights=[8, 25, 30, 18, 12, 7])[0],
         "glogau": min(4, max(1, (age - 20) // 13 + rng.choice([0, 0, 1]))),
@@ -76,7 +151,8 @@ def _profile(rng: random.Random, sex: str, age: int) -> dict[str, object]:
         "medications": medications,
         "allergies": allergies,
         "isotretinoin_last_dose": (date(2026, 11, 1) - timedelta(days=rng.randint(20, 400)))
-        if age < 35 and rng.random() < .15 else None,
+        if age < 35 and rng.random() < 0.15
+        else None,
         "notes": "",
     }
 
@@ -84,7 +160,9 @@ def _profile(rng: random.Random, sex: str, age: int) -> dict[str, object]:
 def load_demo(seed: int = 20261125) -> DemoResult:
     rng = random.Random(seed)
     with transaction.atomic():
-        org, _ = Organisation.objects.get_or_create(name=ORGANISATION, defaults={"mrn_prefix": "LUM"})
+        org, _ = Organisation.objects.get_or_create(
+            name=ORGANISATION, defaults={"mrn_prefix": "LUM"}
+        )
         clinics = []
         for name, address, tz in CLINICS:
             clinic, _ = Clinic.objects.get_or_create(
@@ -95,12 +173,18 @@ def load_demo(seed: int = 20261125) -> DemoResult:
         for username, given, family, role, clinic_indexes in STAFF:
             user = User.objects.filter(username=username).first()
             if user is None:
-                user = User(username=username, first_name=given, last_name=family,
-                            email=f"{username}@lumen.example")
+                user = User(
+                    username=username,
+                    first_name=given,
+                    last_name=family,
+                    email=f"{username}@lumen.example",
+                )
                 user.set_password(DEMO_PASSWORD)
                 user.save()
             for i in clinic_indexes:
-                Membership.objects.get_or_create(user=user, clinic=clinics[i], defaults={"role": role})
+                Membership.objects.get_or_create(
+                    user=user, clinic=clinics[i], defaults={"role": role}
+                )
             users.append((username, role.label, ", ".join(clinics[i].name for i in clinic_indexes)))
         created = 0
         prescriber = User.objects.get(username="prescriber")
@@ -120,7 +204,10 @@ def load_demo(seed: int = 20261125) -> DemoResult:
                     prescriber if clinic == clinics[0] else User.objects.get(username="manager"),
                     clinic,
                     {
-                        "given_name": given, "family_name": family, "birth_date": birth, "sex": sex,
+                        "given_name": given,
+                        "family_name": family,
+                        "birth_date": birth,
+                        "sex": sex,
                         "email": f"{given}.{family}".lower().replace("'", "").replace(" ", "")
                         + "@example.org",
                         "phone": f"+44 7{rng.randint(100, 999)} {rng.randint(100000, 999999)}",
@@ -132,9 +219,12 @@ def load_demo(seed: int = 20261125) -> DemoResult:
                 created += 1
                 if extra_note and clinic == clinics[0]:
                     patient_services.do_update_profile(
-                        prescriber, clinic, patient,
-                        {"notes": "Reviewed at consultation; skincare: SPF daily, retinol at night.",
-                         "glogau": min(4, (profile["glogau"] or 1) + 0)},  # type: ignore[operator]
+                        prescriber,
+                        clinic,
+                        patient,
+                        {
+                            "notes": "Reviewed at consultation; skincare: SPF daily, retinol at night.",
+                        },
                         expected_version=1,
                     )
     return DemoResult(org, clinics, users, created)

@@ -25,6 +25,4 @@ class DomainErrorMiddleware:
                 {"error": exception.message, "code": exception.code, "field": exception.field},
                 status=exception.status,
             )
-        return render(
-            request, "core/error.html", {"error": exception}, status=exception.status
-        )
+        return render(request, "core/error.html", {"error": exception}, status=exception.status)

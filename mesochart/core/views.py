@@ -4,12 +4,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from mesochart.core.http import ClinicRequest
 from mesochart.patients.access import patients_visible_to
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    clinic = request.clinic  # type: ignore[attr-defined]
+def dashboard(request: ClinicRequest) -> HttpResponse:
+    clinic = request.clinic
     patients = patients_visible_to(request)
     context = {
         "today": clinic.local_now().date() if clinic else None,

@@ -25,8 +25,14 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = [
-            "given_name", "family_name", "birth_date", "sex",
-            "email", "phone", "address", "preferred_language",
+            "given_name",
+            "family_name",
+            "birth_date",
+            "sex",
+            "email",
+            "phone",
+            "address",
+            "preferred_language",
         ]
         widgets = {"birth_date": DateInput(), "address": forms.Textarea(attrs={"rows": 2})}
 
@@ -48,24 +54,37 @@ class PatientForm(forms.ModelForm):
 
 class ProfileForm(forms.ModelForm):
     conditions = forms.MultipleChoiceField(
-        choices=list(vocabulary.CONDITIONS.items()), required=False,
+        choices=list(vocabulary.CONDITIONS.items()),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
     )
     medications = forms.MultipleChoiceField(
-        label="Medication classes", choices=list(vocabulary.MEDICATION_CLASSES.items()),
-        required=False, widget=forms.CheckboxSelectMultiple,
+        label="Medication classes",
+        choices=list(vocabulary.MEDICATION_CLASSES.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     allergies = forms.MultipleChoiceField(
-        label="Allergies (ingredients)", choices=list(vocabulary.ALLERGY_INGREDIENTS.items()),
-        required=False, widget=forms.CheckboxSelectMultiple,
+        label="Allergies (ingredients)",
+        choices=list(vocabulary.ALLERGY_INGREDIENTS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = MedicalProfile
         fields = [
-            "pregnant", "breastfeeding", "bmi", "fitzpatrick", "glogau",
-            "conditions", "medications", "allergies", "isotretinoin_last_dose", "notes",
+            "pregnant",
+            "breastfeeding",
+            "bmi",
+            "fitzpatrick",
+            "glogau",
+            "conditions",
+            "medications",
+            "allergies",
+            "isotretinoin_last_dose",
+            "notes",
         ]
         widgets = {
             "isotretinoin_last_dose": DateInput(),

@@ -47,7 +47,9 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     address = models.TextField(blank=True)
-    preferred_language = models.CharField(max_length=5, choices=Language.choices, default=Language.EN)
+    preferred_language = models.CharField(
+        max_length=5, choices=Language.choices, default=Language.EN
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -60,7 +62,9 @@ class Patient(models.Model):
             models.UniqueConstraint(fields=["organisation", "mrn"], name="patient_unique_mrn"),
         ]
         indexes = [
-            models.Index("clinic", Lower("family_name"), Lower("given_name"), name="patient_clinic_name_idx"),
+            models.Index(
+                "clinic", Lower("family_name"), Lower("given_name"), name="patient_clinic_name_idx"
+            ),
             models.Index(fields=["clinic", "birth_date"], name="patient_clinic_birth_idx"),
         ]
 
@@ -107,7 +111,11 @@ class MedicalProfile(models.Model):
     pregnant = models.BooleanField(default=False)
     breastfeeding = models.BooleanField(default=False)
     bmi = models.DecimalField(
-        "BMI", max_digits=4, decimal_places=1, null=True, blank=True,
+        "BMI",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("10.0")), MaxValueValidator(Decimal("80.0"))],
     )
     fitzpatrick = models.PositiveSmallIntegerField(

@@ -57,15 +57,23 @@ def do_create_patient(
             profile=medical,
             version=1,
             data=snapshot,
-            changes=[{"field": k, "old": None, "new": v} for k, v in snapshot.items() if v not in (None, "", [], False)],
+            changes=[
+                {"field": k, "old": None, "new": v}
+                for k, v in snapshot.items()
+                if v not in (None, "", [], False)
+            ],
             changed_by=actor,
             changed_at=timezone.now(),
         )
-        record("patient.create", actor=actor, clinic=clinic, obj=patient, details={"mrn": patient.mrn})
+        record(
+            "patient.create", actor=actor, clinic=clinic, obj=patient, details={"mrn": patient.mrn}
+        )
     return patient
 
 
-def do_update_patient(actor: User, clinic: Clinic, patient: Patient, data: dict[str, Any]) -> list[str]:
+def do_update_patient(
+    actor: User, clinic: Clinic, patient: Patient, data: dict[str, Any]
+) -> list[str]:
     """Save demographics; returns the names of the fields that changed."""
     with transaction.atomic():
         # Compare with the stored row: a bound ModelForm has already changed
@@ -80,7 +88,9 @@ def do_update_patient(actor: User, clinic: Clinic, patient: Patient, data: dict[
             setattr(current, name, data[name])
         current.full_clean()
         current.save(update_fields=[*changed, "updated_at"])
-        record("patient.update", actor=actor, clinic=clinic, obj=patient, details={"fields": changed})
+        record(
+            "patient.update", actor=actor, clinic=clinic, obj=patient, details={"fields": changed}
+        )
     return changed
 
 

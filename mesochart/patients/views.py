@@ -5,11 +5,12 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.models import AuditEvent
+from mesochart.core.http import ClinicRequest
 from mesochart.errors import DomainError
 
 from . import services
@@ -19,7 +20,7 @@ from .search import search_patients
 
 
 @require("patient.view")
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: ClinicRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     patients = search_patients(patients_visible_to(request), query).only(
@@ -33,14 +34,18 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 
 @require("patient.create")
-def patient_create(request: HttpRequest) -> HttpResponse:
-    can_profile = has_perm(request.membership, "profile.edit")  # type: ignore[attr-defined]
+def patient_create(request: ClinicRequest) -> HttpResponse:
+    can_profile = has_perm(request.membership, "profile.edit")
     form = PatientForm(request.POST or None, prefix="p")
     profile_form = ProfileForm(request.POST or None, prefix="m") if can_profile else None
-    if request.method == "POST" and form.is_valid() and (profile_form is None or profile_form.is_valid()):
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (profile_form is None or profile_form.is_valid())
+    ):
         patient = services.do_create_patient(
-            request.user,  # type: ignore[arg-type]
-            request.clinic,  # type: ignore[attr-defined]
+            request.user,
+            request.clinic,
             form.cleaned_data,
             profile_form.profile_data() if profile_form is not None else None,
         )
@@ -52,18 +57,19 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def patient_chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def patient_chart(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "patient.view")
-    services.record_chart_view(request.user, request.clinic, patient)  # type: ignore[arg-type, attr-defined]
-    membership = request.membership  # type: ignore[attr-defined]
+    services.record_chart_view(request.user, request.clinic, patient)
+    membership = request.membership
     versions = []
     if has_perm(membership, "profile.view"):
         versions = list(patient.profile.versions.select_related("changed_by")[:50])
     audit_events = []
     if has_perm(membership, "audit.view"):
         audit_events = list(
-            AuditEvent.objects.filter(object_type="patients.patient", object_id=str(patient.pk))
-            .order_by("-seq")[:50]
+            AuditEvent.objects.filter(
+                object_type="patients.patient", object_id=str(patient.pk)
+            ).order_by("-seq")[:50]
         )
     return render(
         request,
@@ -73,31 +79,29 @@ def patient_chart(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def patient_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def patient_edit(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "patient.edit", with_profile=False)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        services.do_update_patient(request.user, request.clinic, patient, form.cleaned_data)  # type: ignore[arg-type, attr-defined]
+        services.do_update_patient(request.user, request.clinic, patient, form.cleaned_data)
         return redirect("patients:chart", patient_id=patient.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "patients/edit.html", {"form": form, "patient": patient}, status=status)
 
 
 @login_required
-def profile_edit(request: HttpRequest, patient_id: uuid.UUID) -> HttpResponse:
+def profile_edit(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "profile.edit")
     profile = patient.profile
-    form = ProfileForm(
-        request.POST or None, instance=profile, initial={"version": profile.version}
-    )
+    form = ProfileForm(request.POST or None, instance=profile, initial={"version": profile.version})
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
             try:
                 services.do_update_profile(
-                    request.user,  # type: ignore[arg-type]
-                    request.clinic,  # type: ignore[attr-defined]
+                    request.user,
+                    request.clinic,
                     patient,
                     form.profile_data(),
                     expected_version=form.cleaned_data["version"] or 0,

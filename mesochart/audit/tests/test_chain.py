@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -11,15 +13,21 @@ from mesochart.audit.services import record, verify_chain
 @pytest.fixture
 def events(db, clinic, staff):
     return [
-        record(f"test.action{i}", actor=staff["manager"], clinic=clinic, object_type="x", object_id=str(i),
-               details={"n": i})
+        record(
+            f"test.action{i}",
+            actor=staff["manager"],
+            clinic=clinic,
+            object_type="x",
+            object_id=str(i),
+            details={"n": i},
+        )
         for i in range(5)
     ]
 
 
 def test_events_form_a_chain(events):
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.prev_hash == before.hash
     assert AuditChainHead.objects.get().last_hash == events[-1].hash
     assert verify_chain().ok

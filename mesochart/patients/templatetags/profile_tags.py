@@ -22,7 +22,8 @@ _LABELS: dict[str, dict[Any, str]] = {
 @register.filter
 def field_label(name: str) -> str:
     try:
-        return str(MedicalProfile._meta.get_field(name).verbose_name).capitalize()
+        label = str(getattr(MedicalProfile._meta.get_field(name), "verbose_name", name))
+        return label[:1].upper() + label[1:]
     except FieldDoesNotExist:
         return name.replace("_", " ").capitalize()
 
@@ -36,7 +37,7 @@ def show_value(name: str, value: Any) -> str:
         return "yes" if value else "no"
     labels = _LABELS.get(name)
     if isinstance(value, list):
-        return ", ".join(labels.get(v, v) if labels else str(v) for v in value)
+        return ", ".join(str(labels.get(v, v)) if labels else str(v) for v in value)
     if labels:
         return labels.get(value, str(value))
     return str(value)

@@ -3,10 +3,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from mesochart.core.testing import strip_csrf
-
 from mesochart.audit.models import AuditEvent
 from mesochart.conftest import create_patient
+from mesochart.core.testing import strip_csrf
 from mesochart.patients.models import MedicalProfileVersion, Patient
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +32,10 @@ NEW_PATIENT = {
 
 # --- list and search -------------------------------------------------------
 
-@pytest.mark.parametrize("role", ["prescriber", "practitioner", "assistant", "reception", "manager", "auditor"])
+
+@pytest.mark.parametrize(
+    "role", ["prescriber", "practitioner", "assistant", "reception", "manager", "auditor"]
+)
 def test_every_role_sees_the_patient_list(client_as, patient, role):
     response = client_as(role).get(reverse("patients:list"))
     assert response.status_code == 200
@@ -55,8 +57,14 @@ def test_anonymous_user_is_sent_to_sign_in(client, patient):
 
 @pytest.mark.parametrize("query", ["moreau", "Elena", "elena mor", "1985-04-02", "02/04/1985"])
 def test_search_finds_by_name_and_birth_date(client_as, patient, clinic, staff, query):
-    create_patient(clinic, staff["manager"], given_name="Hugo", family_name="Brooks",
-                   birth_date="1970-01-01", sex="male")
+    create_patient(
+        clinic,
+        staff["manager"],
+        given_name="Hugo",
+        family_name="Brooks",
+        birth_date="1970-01-01",
+        sex="male",
+    )
     body = client_as("reception").get(reverse("patients:list"), {"q": query}).content.decode()
     assert "Moreau" in body
     assert "Brooks" not in body
@@ -69,7 +77,9 @@ def test_search_by_record_number(client_as, patient, clinic, staff):
 
 
 def test_search_htmx_request_renders_only_the_results(client_as, patient):
-    response = client_as("reception").get(reverse("patients:list"), {"q": "moreau"}, HTTP_HX_REQUEST="true")
+    response = client_as("reception").get(
+        reverse("patients:list"), {"q": "moreau"}, HTTP_HX_REQUEST="true"
+    )
     body = response.content.decode()
     assert "Moreau" in body
     assert "<html" not in body
@@ -88,6 +98,7 @@ def test_list_pages_through_patients(client_as, clinic, staff, settings):
 
 # --- create ----------------------------------------------------------------
 
+
 def test_practitioner_registers_a_patient_with_a_profile(client_as, clinic):
     response = client_as("practitioner").post(reverse("patients:create"), NEW_PATIENT)
     patient = Patient.objects.get(family_name="Hughes")
@@ -101,7 +112,9 @@ def test_practitioner_registers_a_patient_with_a_profile(client_as, clinic):
     assert AuditEvent.objects.filter(action="patient.create", object_id=str(patient.pk)).exists()
 
 
-def test_record_numbers_are_sequential_per_organisation(clinic, neighbour_clinic, other_clinic, staff, neighbour, outsider):
+def test_record_numbers_are_sequential_per_organisation(
+    clinic, neighbour_clinic, other_clinic, staff, neighbour, outsider
+):
     a = create_patient(clinic, staff["manager"])
     b = create_patient(neighbour_clinic, neighbour)
     c = create_patient(other_clinic, outsider)
@@ -135,7 +148,9 @@ def test_auditor_may_not_register_patients(client_as):
     ],
 )
 def test_bad_input_names_the_field_and_saves_nothing(client_as, field, value, message):
-    response = client_as("practitioner").post(reverse("patients:create"), {**NEW_PATIENT, field: value})
+    response = client_as("practitioner").post(
+        reverse("patients:create"), {**NEW_PATIENT, field: value}
+    )
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not Patient.objects.exists()
@@ -143,6 +158,7 @@ def test_bad_input_names_the_field_and_saves_nothing(client_as, field, value, me
 
 
 # --- chart ----------------------------------------------------------------
+
 
 def test_chart_shows_profile_and_history_and_is_audited_as_a_read(client_as, patient, staff):
     response = client_as("practitioner").get(reverse("patients:chart", args=[patient.pk]))
@@ -159,7 +175,10 @@ def test_reception_sees_contacts_but_not_the_medical_profile(client_as, patient)
     assert "Herpes labialis" not in body and "Profile history" not in body
 
 
-@pytest.mark.parametrize(("role", "sees_audit"), [("manager", True), ("auditor", True), ("practitioner", False), ("reception", False)])
+@pytest.mark.parametrize(
+    ("role", "sees_audit"),
+    [("manager", True), ("auditor", True), ("practitioner", False), ("reception", False)],
+)
 def test_audit_trail_panel_only_for_managers_and_auditors(client_as, patient, role, sees_audit):
     body = client_as(role).get(reverse("patients:chart", args=[patient.pk])).content.decode()
     assert ("Audit trail" in body) is sees_audit
@@ -181,6 +200,7 @@ def test_another_clinics_patient_answers_like_a_missing_one(client_as, patient, 
 
 
 # --- edit demographics ---------------------------------------------------
+
 
 def test_reception_edits_contacts(client_as, patient):
     data = {k[2:]: v for k, v in NEW_PATIENT.items() if k.startswith("p-")}
@@ -209,6 +229,7 @@ def test_bad_contact_edit_keeps_the_saved_record(client_as, patient):
 
 # --- medical profile ---------------------------------------------------
 
+
 def profile_post(**changes):
     data = {k[2:]: v for k, v in NEW_PATIENT.items() if k.startswith("m-")}
     data["version"] = "1"
@@ -229,7 +250,9 @@ def test_practitioner_saves_a_new_profile_version_keeping_the_old(client_as, pat
     changed = {c["field"]: (c["old"], c["new"]) for c in new.changes}
     assert changed["pregnant"] == (False, True)
     assert changed["conditions"] == (["herpes_labialis"], ["keloid_tendency"])
-    chart = client_as("practitioner").get(reverse("patients:chart", args=[patient.pk])).content.decode()
+    chart = (
+        client_as("practitioner").get(reverse("patients:chart", args=[patient.pk])).content.decode()
+    )
     assert "Version 2" in chart and "Keloid or hypertrophic scar tendency" in chart
 
 
@@ -250,7 +273,9 @@ def test_non_clinical_roles_may_not_edit_the_profile(client_as, patient, role):
         ("allergies", ["peanuts"], "Allergies (ingredients): Select a valid choice."),
     ],
 )
-def test_bad_profile_input_names_the_field_and_keeps_the_saved_profile(client_as, patient, field, value, message):
+def test_bad_profile_input_names_the_field_and_keeps_the_saved_profile(
+    client_as, patient, field, value, message
+):
     response = client_as("practitioner").post(
         reverse("patients:profile_edit", args=[patient.pk]), profile_post(**{field: value})
     )
@@ -261,7 +286,9 @@ def test_bad_profile_input_names_the_field_and_keeps_the_saved_profile(client_as
     assert patient.profile.conditions == ["herpes_labialis"]
 
 
-def test_saving_over_someone_elses_newer_version_is_refused_without_losing_input(client_as, patient):
+def test_saving_over_someone_elses_newer_version_is_refused_without_losing_input(
+    client_as, patient
+):
     url = reverse("patients:profile_edit", args=[patient.pk])
     client_as("prescriber").post(url, profile_post(notes="first"))
     response = client_as("practitioner").post(url, profile_post(notes="second"))

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from mesochart.accounts.models import Membership, Role, User
+from mesochart.audit.services import verify_chain
+from mesochart.core.demo import DEMO_PASSWORD
+from mesochart.patients.models import Patient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_loads_two_clinics_every_role_and_40_patients_once(capsys):
+    call_command("demo")
+    out = capsys.readouterr().out
+    call_command("demo")
+    again = capsys.readouterr().out
+    assert Patient.objects.count() == 40
+    assert Patient.objects.values("clinic").distinct().count() == 2
+    assert {m.role for m in Membership.objects.all()} == {r.value for r in Role}
+    for role in Role:
+        assert role.value in out
+    assert DEMO_PASSWORD in out
+    assert "0 patients created this run" in again
+    assert User.objects.get(username="practitioner").check_password(DEMO_PASSWORD)
+    assert verify_chain().ok
+
+
+def test_demo_profiles_are_varied():
+    call_command("demo")
+    profiles = [p.profile for p in Patient.objects.select_related("profile")]
+    assert len({p.fitzpatrick for p in profiles}) >= 4
+    assert any(p.conditions for p in profiles)
+    assert any(p.allergies for p in profiles)
+    assert any(p.version > 1 for p in profiles)
