@@ -1,9 +1,9 @@
 """The `mesochart` console script: Django's management commands behind one name.
 
-    mesochart migrate
-    mesochart demo
-    mesochart verify-audit
-    mesochart check-session FILE
+mesochart migrate
+mesochart demo
+mesochart verify-audit
+mesochart check-session FILE
 """
 
 from __future__ import annotations
