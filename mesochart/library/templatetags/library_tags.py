@@ -20,7 +20,7 @@ def param_value(param: Any) -> str:
     value = param.value if hasattr(param, "value") else param["value"]
     unit = param.unit if hasattr(param, "unit") else param["unit"]
     if isinstance(value, tuple | list):
-        text = "–".join(f"{v:g}" for v in value)
+        text = "\u2013".join(f"{v:g}" for v in value)
     else:
         text = f"{value:g}" if isinstance(value, float) else str(value)
     return f"{text} {unit}".strip()
