@@ -12,10 +12,12 @@ from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.models import AuditEvent
 from mesochart.core.http import ClinicRequest
 from mesochart.errors import DomainError
+from mesochart.library.services import library_for
 
 from . import services
 from .access import patient_for, patients_visible_to
 from .forms import PatientForm, PatientSearchForm, ProfileForm
+from .screening import screen_all
 from .search import search_patients
 
 
@@ -62,8 +64,12 @@ def patient_chart(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse
     services.record_chart_view(request.user, request.clinic, patient)
     membership = request.membership
     versions = []
+    screening = []
     if has_perm(membership, "profile.view"):
         versions = list(patient.profile.versions.select_related("changed_by")[:50])
+        screening = screen_all(
+            patient, library_for(request.clinic), request.clinic.local_now().date()
+        )
     audit_events = []
     if has_perm(membership, "audit.view"):
         audit_events = list(
@@ -74,7 +80,12 @@ def patient_chart(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse
     return render(
         request,
         "patients/chart.html",
-        {"patient": patient, "versions": versions, "audit_events": audit_events},
+        {
+            "patient": patient,
+            "versions": versions,
+            "audit_events": audit_events,
+            "screening": screening,
+        },
     )
 
 

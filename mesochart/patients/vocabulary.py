@@ -1,9 +1,12 @@
 """Screening vocabulary shared with the safety engine (contracts/check-session.md).
 
-The codes are fixed by the contract; labels are for staff.
+The codes are fixed by the contract and the protocol library; labels are for
+staff. A test keeps the codes equal to the library's vocabulary.
 """
 
 from __future__ import annotations
+
+from mesochart.protocols import load_library
 
 CONDITIONS: dict[str, str] = {
     "active_infection_site": "Active infection at a treatment site",
@@ -25,13 +28,10 @@ MEDICATION_CLASSES: dict[str, str] = {
     "immunosuppressant": "Immunosuppressant",
 }
 
+# Allergies are recorded as ingredients of the protocol library, so screening
+# can match them against every product and mixture.
 ALLERGY_INGREDIENTS: dict[str, str] = {
-    "hyaluronic_acid": "Hyaluronic acid",
-    "deoxycholic_acid": "Deoxycholic acid",
-    "caffeine": "Caffeine",
-    "lidocaine": "Lidocaine (amide local anaesthetics)",
-    "vitamins": "Vitamin complexes",
-    "ascorbic_acid": "Ascorbic acid (vitamin C)",
+    code: ingredient.name for code, ingredient in load_library().ingredients.items()
 }
 
 FITZPATRICK: dict[int, str] = {

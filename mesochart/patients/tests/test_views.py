@@ -298,3 +298,24 @@ def test_saving_over_someone_elses_newer_version_is_refused_without_losing_input
     assert "second" in body  # the practitioner's entry is still in the form
     patient.profile.refresh_from_db()
     assert (patient.profile.version, patient.profile.notes) == (2, "first")
+
+
+# --- screening panel ------------------------------------------------------
+
+
+def test_chart_screens_the_profile_against_every_protocol(client_as, clinic, staff):
+    patient = create_patient(
+        clinic, staff["practitioner"], profile={"bmi": "31.0", "conditions": ["pacemaker"]}
+    )
+    body = (
+        client_as("practitioner").get(reverse("patients:chart", args=[patient.pk])).content.decode()
+    )
+    screening = body.split('id="screening"')[1].split("</section>")[0]
+    assert "contra.bmi" in screening  # submental DCA: BMI >= 30 (label)
+    assert "contra.pacemaker" in screening  # needle-free / RF microneedling
+    assert "Skin revitalisation" in screening
+
+
+def test_reception_does_not_see_the_screening(client_as, patient):
+    body = client_as("reception").get(reverse("patients:chart", args=[patient.pk])).content.decode()
+    assert 'id="screening"' not in body
