@@ -19,6 +19,7 @@ from .models import (
     Finding,
     HistoryEntry,
     InvalidInput,
+    Microneedling,
     Patient,
     Result,
     Session,
@@ -121,6 +122,7 @@ class _Facts:
     products: Sequence[tuple[str, str]]  # (product or mixture code, where)
     zones: Sequence[tuple[str, str]]  # (zone code, where)
     planned: bool  # screening a plan rather than checking a charted session
+    devices: frozenset[str] = frozenset()  # microneedling[].device codes used
 
 
 def _patient_rules(
@@ -201,7 +203,7 @@ def _patient_rules(
         months = int(rule.params["window_months"].number)
         last = patient.isotretinoin_last_dose
         clear_from = _add_months(last, months)
-        if last <= facts.on < clear_from:
+        if facts.on < clear_from:
             msg = (
                 f"Last isotretinoin dose {last.isoformat()} is less than {months} months "
                 f"before {facts.on.isoformat()} (clear from {clear_from.isoformat()})"
@@ -298,7 +300,10 @@ def _patient_rules(
     )
     for code, condition, text in simple:
         rule_opt = rules.get(code)
-        if rule_opt is not None and condition in cond_set and rule_opt.applies_to(facts.protocol):
+        if rule_opt is None or condition not in cond_set:
+            continue
+        by_device = bool(facts.devices.intersection(rule_opt.extra.get("devices", ())))
+        if by_device or rule_opt.applies_to(facts.protocol):
             out.add(rule_opt, text.format(name=proto.name), cond_where(condition))
 
     rule = rules["contra.pih_risk"]
@@ -402,6 +407,7 @@ def check_session(
     injections = session.injections
     needling = session.microneedling
 
+    needled = [_is_needled(lib, mn) for mn in needling]
     products: list[tuple[str, str]] = []
     zones: list[tuple[str, str]] = []
     for i, inj in enumerate(injections):
@@ -422,8 +428,9 @@ def check_session(
     facts = _Facts(
         protocol=protocol,
         on=on,
-        invasive=bool(injections or needling),
-        microneedling=bool(needling),
+        invasive=bool(injections) or any(needled),
+        microneedling=any(needled),
+        devices=frozenset(mn.device for mn in needling if mn.device),
         products=products,
         zones=zones,
         planned=False,
@@ -543,6 +550,13 @@ def _dose_and_zone_rules(lib: Library, session: Session, out: _Collector) -> Non
             )
 
 
+def _is_needled(lib: Library, row: Microneedling) -> bool:
+    """A microneedling row opens the skin unless its device is a needle-free technique."""
+    if row.device is None:
+        return True
+    return lib.device_technique[row.device].kind != "needle_free"
+
+
 def _needling_rules(lib: Library, session: Session, out: _Collector) -> None:
     if not session.microneedling:
         return
@@ -550,6 +564,8 @@ def _needling_rules(lib: Library, session: Session, out: _Collector) -> None:
     zones = lib.zones
     intradermal = lib.intradermal
     for i, mn in enumerate(session.microneedling):
+        if not _is_needled(lib, mn):
+            continue  # iontophoresis / sonophoresis: intact skin, no microchannels
         zone = zones[mn.zone]
         if zone.needling_forbidden:
             rule = rules["zone.forbidden"]

@@ -673,6 +673,13 @@ class Library:
                     raise LibraryError(
                         f"rules.toml: rules[{code}].{key}: must be one of L, S, G, P"
                     )
+        devices = {d for t in self.techniques.values() for d in t.device_codes}
+        for code, rule in rules.items():
+            for i, dev in enumerate(rule.extra.get("devices", ())):
+                if dev not in devices:
+                    raise LibraryError(
+                        f"rules.toml: rules[{code}].devices[{i}]: unknown device {dev!r}"
+                    )
         for rule_code, pkey in PARAM_REQUIREMENTS:
             if pkey not in rules[rule_code].params:
                 raise LibraryError(f"rules.toml: rules[{rule_code}].{pkey}: missing")

@@ -106,7 +106,19 @@ CLEAN: dict[str, dict[str, Any]] = {
     "microneedling-pen": session(
         "microneedling-pen", microneedling=[mn("forehead", "pen", 0.5), mn("chin", "pen", 1.5)]
     ),
-    "needle-free": session("needle-free", instrument_packs=[]),
+    "needle-free": session(
+        "needle-free",
+        instrument_packs=[],
+        microneedling=[
+            mn(
+                "cheek_left",
+                "iontophoresis",
+                None,
+                [{"product": "vitamin-c-serum", "lot": "V1", "expiry": "2027-01-31"}],
+            ),
+            mn("forehead", "sonophoresis", None),
+        ],
+    ),
     "fractional-laser-meso": session(
         "fractional-laser-meso", microneedling=[mn("cheek_left", "laser", None)]
     ),

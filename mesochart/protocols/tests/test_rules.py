@@ -338,6 +338,16 @@ CASES: list[tuple[str, str, Change, str, str | None]] = [
         "contra.pacemaker",
         "block",
     ),
+    (
+        "pacemaker and an rf device in another protocol",
+        "microneedling-pen",
+        lambda s: (
+            s["patient"].update(conditions=["pacemaker"]),
+            s["microneedling"].append(mn("cheek_left", "rf", 1.0)),
+        ),
+        "contra.pacemaker",
+        "block",
+    ),
     ("pacemaker booster", "skin-booster", pat(conditions=["pacemaker"]), "contra.pacemaker", None),
     # PIH risk
     (
@@ -596,6 +606,55 @@ CASES: list[tuple[str, str, Change, str, str | None]] = [
         first_pack(expires="2026-11-25"),
         "sterility.pack_expired",
         None,
+    ),
+]
+
+
+CASES += [
+    (
+        "isotretinoin still being taken",
+        "skin-booster",
+        pat(isotretinoin_last_dose="2027-01-10"),
+        "contra.isotretinoin",
+        "warn",
+    ),
+    (
+        "vitamin C by iontophoresis on intact skin",
+        "needle-free",
+        NOTHING,
+        "topical.not_intradermal",
+        None,
+    ),
+    (
+        "keloid, iontophoresis only",
+        "needle-free",
+        pat(conditions=["keloid_tendency"]),
+        "contra.keloid",
+        None,
+    ),
+    (
+        "bleeding disorder, iontophoresis only",
+        "needle-free",
+        pat(conditions=["bleeding_disorder"]),
+        "contra.bleeding_disorder",
+        None,
+    ),
+    (
+        "eyelid iontophoresis is not needling",
+        "needle-free",
+        lambda s: s["microneedling"].append(mn("eyelid_left", "iontophoresis", None)),
+        "zone.forbidden",
+        None,
+    ),
+    (
+        "pacemaker and iontophoresis device",
+        "skin-booster",
+        lambda s: (
+            s["patient"].update(conditions=["pacemaker"]),
+            s["microneedling"].append(mn("cheek_left", "iontophoresis", None)),
+        ),
+        "contra.pacemaker",
+        "block",
     ),
 ]
 
