@@ -182,13 +182,7 @@ def plan_course(
         )
     follow_ups.sort(key=lambda f: (f.due, f.kind))
 
-    limits: list[Param] = []
-    ingredients: set[str] = set()
-    for code in (*proto.products, *proto.mixtures):
-        ingredients |= lib.ingredients_of[code]
-    for ing in lib.limited_ingredients:
-        if ing.code in ingredients:
-            limits.extend(ing.limits.values())
+    limits = lib.dose_limits_for(proto.code)
 
     maintenance = None
     if course.maintenance_interval_days and schedule:

@@ -740,6 +740,14 @@ class Library:
             r for c, r in self.rules.items() if c.startswith("contra.") and r.applies_to(protocol)
         ]
 
+    def dose_limits_for(self, protocol: str) -> list[Param]:
+        """Per-session dose limits that bind the protocol's products (e.g. deoxycholic acid)."""
+        proto = self.protocol(protocol)
+        used: set[str] = set()
+        for code in (*proto.products, *proto.mixtures):
+            used |= self.ingredients_of[code]
+        return [p for i in self.limited_ingredients if i.code in used for p in i.limits.values()]
+
     def tunable_parameters(self) -> list[dict[str, Any]]:
         """Every clinic-tunable parameter: id, value, unit, evidence, source, note, default.
 

@@ -102,7 +102,8 @@ def test_every_numeric_parameter_in_every_file_has_evidence_and_source() -> None
         for path, rec in _numeric_records(doc):
             count += 1
             assert rec.get("evidence") in ("L", "S", "G", "P"), f"{name}{path}"
-            assert isinstance(rec.get("source"), str) and rec["source"].strip(), f"{name}{path}"
+            source = rec.get("source")
+            assert isinstance(source, str) and source.strip(), f"{name}{path}"
             assert isinstance(rec.get("unit"), str) and rec["unit"], f"{name}{path}"
         # no bare numbers outside records (besides none at all)
         text = (DATA_DIR / name).read_text(encoding="utf-8")
@@ -158,7 +159,8 @@ def test_clinic_can_tighten_and_loosen_practice_defaults() -> None:
     tuned = load_library().with_overrides({"zones[forehead].needle_max_mm": 1.25})
     assert tuned.zones["forehead"].needle_max_mm is not None
     assert tuned.zones["forehead"].needle_max_mm.number == 1.25
-    assert load_library().zones["forehead"].needle_max_mm.number == 1.0  # shipped data intact
+    shipped = load_library().zones["forehead"].needle_max_mm
+    assert shipped is not None and shipped.number == 1.0  # shipped data intact
     row = next(p for p in tuned.tunable_parameters() if p["id"] == "zones[forehead].needle_max_mm")
     assert (row["value"], row["default"]) == (1.25, 1.0)
 

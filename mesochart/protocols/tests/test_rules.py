@@ -11,7 +11,7 @@ from mesochart.protocols import check_session
 
 from .helpers import check, clean, inj, mn, severities
 
-Change = Callable[[dict[str, Any]], None]
+Change = Callable[[dict[str, Any]], object]
 
 
 def pat(**kw: Any) -> Change:
