@@ -125,6 +125,9 @@ INSTALLED_APPS = [
     "mesochart.accounts",
     "mesochart.patients",
     "mesochart.library",
+    "mesochart.stock",
+    "mesochart.sterility",
+    "mesochart.recall",
     "mesochart.core",
 ]
 

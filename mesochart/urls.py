@@ -5,6 +5,9 @@ urlpatterns = [
     path("accounts/", include("mesochart.accounts.urls")),
     path("patients/", include("mesochart.patients.urls")),
     path("protocols/", include("mesochart.library.urls")),
+    path("stock/", include("mesochart.stock.urls")),
+    path("sterility/", include("mesochart.sterility.urls")),
+    path("recall/", include("mesochart.recall.urls")),
 ]
 
 handler403 = "mesochart.core.errors.forbidden"

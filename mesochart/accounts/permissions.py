@@ -36,6 +36,16 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         frozenset({P, M, A, R, MG, AU}),
     ),
     "protocols.tune": ("Tune the clinic's practice-level (P) defaults", frozenset({P, MG})),
+    "stock.view": ("See lots, vials, stock levels and fridge logs", frozenset({P, M, A, MG, AU})),
+    "stock.receive": ("Receive lots (scan or type)", frozenset({P, M, A, MG})),
+    "stock.use": ("Open vials, record waste", frozenset({P, M, A, MG})),
+    "stock.adjust": ("Adjust stock, quarantine and release lots", frozenset({MG})),
+    "fridge.record": ("Record fridge temperatures", frozenset({P, M, A, MG})),
+    "sterility.view": ("See sterilisers, cycles and packs", frozenset({P, M, A, MG, AU})),
+    "sterility.record": ("Record cycles, indicators and packs", frozenset({P, M, A, MG})),
+    "sterility.release": ("Release a sterilisation load", frozenset({P, M, MG})),
+    "recall.view": ("Run a recall and export affected patients", frozenset({MG, AU})),
+    "recall.contact": ("Mark recalled patients as contacted", frozenset({MG})),
 }
 
 

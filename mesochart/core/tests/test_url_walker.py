@@ -6,9 +6,12 @@ has no sample object here fails the test until one is registered.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver
 
 pytestmark = pytest.mark.django_db
@@ -38,8 +41,28 @@ def test_the_walker_finds_the_views_it_must_cover():
     assert {"patients:chart", "patients:edit", "patients:profile_edit"} <= names
 
 
-def test_outsiders_get_no_200_from_any_view_with_an_object_id(client_as, patient, clinic):
-    samples = {"patient_id": patient.pk, "clinic_id": clinic.pk}
+def app_samples(clinic, staff, patient) -> dict[str, Any]:
+    """URL parameter -> an object id of ``clinic``, from every app's ``tests/samples.py``.
+
+    An app with views taking ids defines ``url_samples(clinic, staff, patient)`` there,
+    returning e.g. ``{"lot_id": lot.pk}``.
+    """
+    samples: dict[str, Any] = {"patient_id": patient.pk, "clinic_id": clinic.pk}
+    for config in apps.get_app_configs():
+        if not config.name.startswith("mesochart."):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.tests.samples")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.tests.samples":
+                raise
+            continue
+        samples.update(module.url_samples(clinic, staff, patient))
+    return samples
+
+
+def test_outsiders_get_no_200_from_any_view_with_an_object_id(client_as, patient, clinic, staff):
+    samples = app_samples(clinic, staff, patient)
     from django.urls import reverse
 
     checked = 0
