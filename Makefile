@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test test-postgres lint format bench clean
+.PHONY: install run demo-logins test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,17 +16,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Demo data is loaded once; `make demo-logins` prints the logins again.
 var/.demo-loaded: $(STAMP)
 	mkdir -p var
-	$(BIN)/mesochart migrate --no-input
-	$(BIN)/mesochart demo
+	$(BIN)/mesochart migrate --no-input -v 0
+	$(BIN)/mesochart demo > /dev/null
 	touch var/.demo-loaded
 
 run: $(STAMP) var/.demo-loaded
-	$(BIN)/mesochart migrate --no-input
-	@echo "Mesochart on http://$(HOST):$(PORT)/ - demo logins: see 'make demo-logins'"
+	@$(BIN)/mesochart migrate --no-input -v 0
+	@echo "Mesochart: http://$(HOST):$(PORT)/"
 	@$(BIN)/mesochart demo | sed -n '2,$$p'
-	DEBUG=true $(BIN)/mesochart runserver $(HOST):$(PORT)
+	DEBUG=true $(BIN)/mesochart runserver --noreload $(HOST):$(PORT)
 
 demo-logins: $(STAMP)
 	$(BIN)/mesochart demo
