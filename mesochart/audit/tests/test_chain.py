@@ -11,6 +11,24 @@ from mesochart.audit.services import record, verify_chain
 
 
 @pytest.fixture
+def behind_the_back():
+    """Raw SQL as the database owner; on PostgreSQL the append-only trigger is
+    disabled first, as someone with owner rights could."""
+    table = AuditEvent._meta.db_table
+
+    def run(sql: str, params: list | None = None) -> None:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # flush deferred FK checks
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER audit_event_append_only")
+            cursor.execute(sql.format(table=table), params or [])
+            if connection.vendor == "postgresql":
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER audit_event_append_only")
+
+    return run
+
+
+@pytest.fixture
 def events(db, clinic, staff):
     return [
         record(
@@ -41,11 +59,8 @@ def test_event_records_actor_clinic_and_request_id(events, clinic, staff):
     assert event.request_id
 
 
-def test_editing_a_row_behind_the_applications_back_is_detected(events):
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {AuditEvent._meta.db_table} SET action = %s WHERE seq = %s", ["test.forged", 3]
-        )
+def test_editing_a_row_behind_the_applications_back_is_detected(events, behind_the_back):
+    behind_the_back("UPDATE {table} SET action = %s WHERE seq = %s", ["test.forged", 3])
     report = verify_chain()
     assert not report.ok
     assert report.broken_seq == 3
@@ -54,31 +69,27 @@ def test_editing_a_row_behind_the_applications_back_is_detected(events):
         call_command("verify-audit")
 
 
-def test_deleting_a_middle_row_is_detected(events):
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq = 2")
+def test_deleting_a_middle_row_is_detected(events, behind_the_back):
+    behind_the_back("DELETE FROM {table} WHERE seq = 2")
     report = verify_chain()
     assert (report.ok, report.broken_seq) == (False, 2)
 
 
-def test_deleting_the_newest_rows_is_detected(events):
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {AuditEvent._meta.db_table} WHERE seq >= 4")
+def test_deleting_the_newest_rows_is_detected(events, behind_the_back):
+    behind_the_back("DELETE FROM {table} WHERE seq >= 4")
     report = verify_chain()
     assert not report.ok
     assert report.broken_seq == 4
     assert "removed" in report.reason
 
 
-def test_rehashing_a_forged_row_still_breaks_the_next_link(events):
+def test_rehashing_a_forged_row_still_breaks_the_next_link(events, behind_the_back):
     forged = AuditEvent.objects.get(seq=2)
     forged.details = {"n": 99}
     new_hash = forged.compute_hash()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {AuditEvent._meta.db_table} SET details = %s, hash = %s WHERE seq = 2",
-            ['{"n": 99}', new_hash],
-        )
+    behind_the_back(
+        "UPDATE {table} SET details = %s, hash = %s WHERE seq = 2", ['{"n": 99}', new_hash]
+    )
     report = verify_chain()
     assert (report.ok, report.broken_seq) == (False, 3)
 
@@ -95,3 +106,18 @@ def test_events_cannot_be_changed_or_deleted_through_the_orm(events):
 def test_verify_audit_command_reports_an_intact_chain(events, capsys):
     call_command("verify-audit")
     assert "audit chain intact: 5 events verified" in capsys.readouterr().out
+
+
+def test_postgresql_refuses_updates_and_deletes_of_audit_events(events):
+    from django.db import DatabaseError, transaction
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger exists on PostgreSQL only; SQLite relies on the chain")
+    for sql in ("UPDATE {t} SET action = 'x' WHERE seq = 1", "DELETE FROM {t} WHERE seq = 1"):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql.format(t=AuditEvent._meta.db_table))
+    assert verify_chain().ok
