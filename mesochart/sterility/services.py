@@ -507,13 +507,14 @@ def do_create_packs(
         raise SterilityInvalid("invalid", "Name the instrument set.", field="set_name")
     if not 1 <= count <= 100:
         raise SterilityInvalid("invalid", "Between 1 and 100 packs at a time.", field="count")
-    if cycle.status == CycleStatus.FAILED:
-        raise SterilityRefusal(
-            errors.CYCLE_FAILED, "This load failed: reprocess its packs in a new cycle."
-        )
     clinic = cycle.clinic
     packed_at = packed_at or timezone.now()
     with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        if cycle.status == CycleStatus.FAILED:
+            raise SterilityRefusal(
+                errors.CYCLE_FAILED, "This load failed: reprocess its packs in a new cycle."
+            )
         policy = SterilityPolicy.objects.select_for_update().get(pk=policy_for(clinic).pk)
         expires_on = (
             local_day(clinic, cycle.started_at) + timedelta(days=policy.pack_shelf_life_days)

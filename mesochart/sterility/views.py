@@ -114,9 +114,11 @@ def steriliser_new(request: ClinicRequest) -> HttpResponse:
 @login_required
 def steriliser_detail(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResponse:
     steriliser = steriliser_for(request, steriliser_id, "sterility.view")
-    cycles = steriliser.cycles.select_related("operator", "released_by").annotate(
-        pack_count=Count("packs")
-    )[:CYCLES_PAGE_SIZE]
+    cycles = (
+        steriliser.cycles.select_related("operator", "released_by")
+        .annotate(pack_count=Count("packs"))
+        .order_by("-started_at")[:CYCLES_PAGE_SIZE]
+    )
     tests = steriliser.bowie_dick_tests.select_related("operator")[:30]
     context = {"steriliser": steriliser, "cycles": cycles, "tests": tests}
     return render(request, "sterility/steriliser.html", context)
@@ -161,6 +163,7 @@ def cycle_list(request: ClinicRequest) -> HttpResponse:
         visible(request, Cycle.objects.all())
         .select_related("steriliser", "operator", "released_by")
         .annotate(pack_count=Count("packs"))
+        .order_by("-started_at", "-number")
     )
     page = Paginator(cycles, CYCLES_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "sterility/cycles.html", {"page": page})

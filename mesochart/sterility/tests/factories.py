@@ -70,7 +70,11 @@ def released_cycle(
     if not BowieDickTest.objects.filter(steriliser=steriliser, day=day).exists():
         bowie_dick(steriliser, actor, day=day)
     cycle = record_cycle(
-        steriliser, actor, number, started_at=at(steriliser.clinic, day, 9 + number % 8), **overrides
+        steriliser,
+        actor,
+        number,
+        started_at=at(steriliser.clinic, day, 9 + number % 8),
+        **overrides,
     )
     return services.do_release_cycle(actor, cycle)
 
