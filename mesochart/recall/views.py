@@ -74,7 +74,7 @@ def contact(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "recall.contact", with_profile=False)
     form = ContactForm(request.POST)
     if not form.is_valid():
-        errors = "; ".join(f"{form.fields[f].label or f}: {e[0]}" for f, e in form.errors.items())
+        errors = "; ".join(f"{form[f].label}: {e[0]}" for f, e in form.errors.items())
         return render(request, "core/error.html", {"error": DomainError(errors)}, status=400)
     data = form.cleaned_data
     try:
