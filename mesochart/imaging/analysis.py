@@ -37,9 +37,11 @@ TILT_MAX_DEG = 8.0
 # Comparability thresholds (this photo against the baseline).
 POSE_MAX_ROLL_DIFF_DEG = 5.0
 SCALE_MAX_RATIO = 1.15
-"""Face sizes (height % of image) may differ by this factor either way."""
+"""Face sizes may differ by this factor either way (eye distance in % of the image width;
+face-box height in % of the image height when the eyes were not found in both)."""
 FRAMING_MAX_SHIFT_PCT = 10.0
-"""Face centres may be this far apart, in % of the image (normalised x and y)."""
+"""Eye midpoints (face-box centres without eyes) may be this far apart, in % of the image
+(x in % of the width, y in % of the height)."""
 LIGHTING_MAX_DELTA_L = 6.0
 """Whole-face mean L* may differ by this much (after card calibration when both have one)."""
 
@@ -181,11 +183,19 @@ def compare_results(current: dict[str, Any], baseline: dict[str, Any]) -> dict[s
         out["roll_diff_deg"] = _r(roll_diff, 2)
         if abs(roll_diff) > POSE_MAX_ROLL_DIFF_DEG:
             problems.append("pose")
-    scale = q["face_height_pct"] / bq["face_height_pct"]
+    face, bface = current["face"], baseline["face"]
+    eyes = face["eyes_found"] and bface["eyes_found"]
+    # The eyes are steadier than the Haar face box: distance between them for the size
+    # (independent of roll), their midpoint for the position.
+    if eyes:
+        scale = face["eye_distance_pct"] / bface["eye_distance_pct"]
+    else:
+        scale = q["face_height_pct"] / bq["face_height_pct"]
     out["scale_ratio"] = _r(scale, 3)
     if not (1.0 / SCALE_MAX_RATIO <= scale <= SCALE_MAX_RATIO):
         problems.append("scale")
-    (cx, cy), (bx, by) = current["face"]["centre_pct"], baseline["face"]["centre_pct"]
+    key = "eye_midpoint_pct" if eyes else "centre_pct"
+    (cx, cy), (bx, by) = face[key], bface[key]
     shift = math.hypot(cx - bx, cy - by)
     out["shift_pct"] = _r(shift, 2)
     if shift > FRAMING_MAX_SHIFT_PCT:

@@ -18,7 +18,8 @@ import numpy as np
 DETECT_LONG_SIDE = 512
 """Faces are searched on a grey copy at most this long (px)."""
 FACE_MIN_SIZE_FRACTION = 0.1
-"""Smallest face searched, as a fraction of the shorter image side."""
+"""Smallest face searched, as a fraction of the shorter image side (first pass; the second,
+at twice the size, searches down to half of it)."""
 EYE_SEARCH_FACE_PX = 240
 """Eyes are searched in the face box resized to this height (px)."""
 ALIGNED_EYE_DISTANCE_PX = 200
@@ -51,7 +52,7 @@ EXCLUDE_ELLIPSES: tuple[tuple[float, float, float, float], ...] = (
     (0.5, 0.0, 0.34, 0.2),  # eye, image right
     (-0.5, -0.32, 0.42, 0.15),  # brow, image left
     (0.5, -0.32, 0.42, 0.15),  # brow, image right
-    (0.0, 1.12, 0.45, 0.2),  # lips
+    (0.0, 1.1, 0.48, 0.26),  # lips
     (0.0, 0.76, 0.3, 0.1),  # nostrils
 )
 SKIN_SEED_ZONES = ("cheek_left", "cheek_right", "nose")
@@ -61,6 +62,10 @@ SKIN_MIN_AB_WINDOW = 5.0
 """... but never a window narrower than this many units of a*/b* either side."""
 SKIN_L_WINDOW = (18.0, 22.0)
 """and L* no more than 18 below (hair, brows, deep shadow) or 22 above (glare) the seed."""
+SKIN_SMOOTH_D = 0.04
+"""The skin test looks at colour smoothed with a Gaussian of this sigma (units of d)."""
+SKIN_CLOSE_D = 0.06
+"""Holes up to about this radius (units of d) inside skin are closed (spots, pores)."""
 
 
 @dataclass(frozen=True)
@@ -96,32 +101,42 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def _largest(rects: np.ndarray) -> tuple[int, int, int, int]:
+def _best(rects: np.ndarray, neighbours: np.ndarray) -> tuple[int, int, int, int]:
+    """The detection with the most neighbours (the surest), then the largest."""
     rows = sorted(
-        (int(r[2]) * int(r[3]), int(r[1]), int(r[0]), tuple(int(v) for v in r)) for r in rects
+        (int(n), int(r[2]) * int(r[3]), -int(r[1]), -int(r[0]), tuple(int(v) for v in r))
+        for r, n in zip(rects, neighbours, strict=True)
     )
-    x, y, w, h = rows[-1][3]
+    x, y, w, h = rows[-1][4]
     return x, y, w, h
 
 
 def detect_face_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The largest frontal face (x, y, w, h) in ``rgb`` pixels, or None."""
+    """The surest frontal face (x, y, w, h) in ``rgb`` pixels, or None.
+
+    Searched on a grey copy :data:`DETECT_LONG_SIDE` long, then once more at twice that
+    size when nothing was found (small faces in large photos).
+    """
     h, w = rgb.shape[:2]
-    factor = min(1.0, DETECT_LONG_SIDE / max(h, w))
-    grey = _grey(rgb)
-    if factor < 1.0:
-        grey = cv2.resize(
-            grey, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA
+    full = _grey(rgb)
+    for long_side in (DETECT_LONG_SIDE, 2 * DETECT_LONG_SIDE):
+        factor = min(1.0, long_side / max(h, w))
+        grey = full
+        if factor < 1.0:
+            size = (round(w * factor), round(h * factor))
+            grey = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
+        grey = cv2.equalizeHist(grey)
+        fraction = FACE_MIN_SIZE_FRACTION * (1.0 if long_side == DETECT_LONG_SIDE else 0.5)
+        min_side = max(24, int(min(grey.shape) * fraction))
+        found, neighbours = _cascade("haarcascade_frontalface_default.xml").detectMultiScale2(
+            grey, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
         )
-    grey = cv2.equalizeHist(grey)
-    min_side = max(20, int(min(grey.shape) * FACE_MIN_SIZE_FRACTION))
-    found = _cascade("haarcascade_frontalface_default.xml").detectMultiScale(
-        grey, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
-    )
-    if len(found) == 0:
-        return None
-    x, y, bw, bh = _largest(np.asarray(found))
-    return (round(x / factor), round(y / factor), round(bw / factor), round(bh / factor))
+        if len(found):
+            x, y, bw, bh = _best(np.asarray(found), np.asarray(neighbours))
+            return (round(x / factor), round(y / factor), round(bw / factor), round(bh / factor))
+        if factor == 1.0:
+            break
+    return None
 
 
 def _eye_pair(rects: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -167,7 +182,7 @@ def locate_face(rgb: np.ndarray) -> FaceGeometry | None:
         min_eye = int(EYE_SEARCH_FACE_PX * 0.1)
         for name in ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml"):
             eyes = _cascade(name).detectMultiScale(
-                roi, scaleFactor=1.05, minNeighbors=4, minSize=(min_eye, min_eye)
+                roi, scaleFactor=1.08, minNeighbors=4, minSize=(min_eye, min_eye)
             )
             if len(eyes) >= 2:
                 rows = np.asarray(sorted(tuple(int(v) for v in e) for e in eyes), dtype=np.float64)
@@ -262,26 +277,37 @@ def skin_mask(
 
     The reference colour is taken from the photo itself (robust median and spread of the
     cheeks and nose), so it follows the patient's skin tone and the light instead of a
-    fixed skin-colour rule; hair, brows, lips, background and glare fall outside it.
+    fixed skin-colour rule; hair, brows, lips, background and glare fall outside it. The
+    test runs on a smoothed copy (sigma :data:`SKIN_SMOOTH_D` x d) and small holes are
+    closed, so grain does not speckle the mask and small spots and pores stay in it (they
+    are what evenness and texture measure).
     """
-    seed = area.copy()
-    seed &= np.logical_or.reduce([zones[z] for z in SKIN_SEED_ZONES])
+    sigma = max(1.0, SKIN_SMOOTH_D * _eye_px(area))
+    smooth = cv2.GaussianBlur(lab, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
     not_glare = rgb.min(axis=2) < 250
-    seed &= not_glare
+    seed = area & np.logical_or.reduce([zones[z] for z in SKIN_SEED_ZONES]) & not_glare
     if int(seed.sum()) < 30:
-        return area & not_glare
-    vals = lab[seed]
+        return np.asarray(area & not_glare)
+    vals = smooth[seed]
     med = np.median(vals, axis=0)
     sd = 1.4826 * np.median(np.abs(vals - med), axis=0)
     win_a = max(SKIN_K_SIGMA * float(sd[1]), SKIN_MIN_AB_WINDOW)
     win_b = max(SKIN_K_SIGMA * float(sd[2]), SKIN_MIN_AB_WINDOW)
     lo_l = float(med[0]) - max(SKIN_L_WINDOW[0], SKIN_K_SIGMA * float(sd[0]))
     hi_l = float(med[0]) + max(SKIN_L_WINDOW[1], SKIN_K_SIGMA * float(sd[0]))
-    return np.asarray(
-        area
-        & not_glare
-        & (np.abs(lab[..., 1] - med[1]) <= win_a)
-        & (np.abs(lab[..., 2] - med[2]) <= win_b)
-        & (lab[..., 0] >= lo_l)
-        & (lab[..., 0] <= hi_l)
+    colour_ok = (
+        (np.abs(smooth[..., 1] - med[1]) <= win_a)
+        & (np.abs(smooth[..., 2] - med[2]) <= win_b)
+        & (smooth[..., 0] >= lo_l)
+        & (smooth[..., 0] <= hi_l)
     )
+    size = 2 * round(SKIN_CLOSE_D * _eye_px(area)) + 1
+    if size >= 3:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        colour_ok = cv2.morphologyEx(colour_ok.astype(np.uint8), cv2.MORPH_CLOSE, kernel) > 0
+    return np.asarray(area & not_glare & colour_ok)
+
+
+def _eye_px(area: np.ndarray) -> float:
+    """Interocular distance in aligned pixels, from the frame's width."""
+    return area.shape[1] / (FRAME_X[1] - FRAME_X[0])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -58,9 +59,27 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _too_large(width: int, height: int) -> ImageError:
+    return ImageError(
+        "too_large",
+        f"The image is {width}x{height} ({width * height / 1e6:.1f} megapixels); "
+        f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels.",
+    )
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk (read straight from the bytes)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    return None
+
+
 def _open_checked(data: bytes) -> Image.Image:
     if not data:
         raise ImageError("empty", "The file is empty (0 bytes).")
+    size = _png_size(data)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:
+        raise _too_large(*size)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -81,11 +100,7 @@ def _open_checked(data: bytes) -> Image.Image:
     if width <= 0 or height <= 0:
         raise ImageError("not_an_image", "The image has no pixels.")
     if width * height > MAX_PIXELS:
-        raise ImageError(
-            "too_large",
-            f"The image is {width}x{height} ({width * height / 1e6:.1f} megapixels); "
-            f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels.",
-        )
+        raise _too_large(width, height)
     return im
 
 

@@ -55,12 +55,17 @@ class ZoneMaps:
         self.lab = lab
         self.skin = skin
         lightness, a = lab[..., 0], lab[..., 1]
-        fine_l = masked_blur(lightness, skin, TEXTURE_SIGMA_PX)
-        fine_a = masked_blur(a, skin, TEXTURE_SIGMA_PX)
+        # Fine detail from a plain blur; pixels near non-skin are dropped from the texture
+        # statistics instead (``inner``), so eyes and hair edges do not count as roughness.
+        fine_l = _gauss(lightness, TEXTURE_SIGMA_PX)
+        fine_a = _gauss(a, TEXTURE_SIGMA_PX)
         sigma_low = max(TEXTURE_SIGMA_PX * 2.0, SHADING_SIGMA_D * d)
         self.texture = lightness - fine_l
         self.band_l = fine_l - masked_blur(lightness, skin, sigma_low)
         self.band_a = fine_a - masked_blur(a, skin, sigma_low)
+        reach = 2 * math.ceil(2 * TEXTURE_SIGMA_PX) + 1
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach))
+        self.inner = cv2.erode(skin.astype(np.uint8), kernel) > 0
 
 
 def zone_metrics(maps: ZoneMaps, zone: np.ndarray) -> dict[str, float | int | None]:
@@ -73,7 +78,9 @@ def zone_metrics(maps: ZoneMaps, zone: np.ndarray) -> dict[str, float | int | No
     lab = maps.lab[sel].astype(np.float64)
     lightness, a, b = (float(v) for v in lab.mean(axis=0))
     spread = math.sqrt(float(np.var(maps.band_l[sel])) + float(np.var(maps.band_a[sel])))
-    texture = math.sqrt(float(np.mean(maps.texture[sel].astype(np.float64) ** 2)))
+    inner = sel & maps.inner
+    tex_sel = inner if int(inner.sum()) >= MIN_ZONE_PIXELS // 2 else sel
+    texture = math.sqrt(float(np.mean(maps.texture[tex_sel].astype(np.float64) ** 2)))
     return {
         "pixels": n,
         "L": round(lightness, 2),
