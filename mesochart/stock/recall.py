@@ -1,6 +1,6 @@
 """Lot recall: every patient who received a lot, directly or inside a mixture.
 
-Two ``.values()`` queries (no model instances, no N+1) after a lookup of the matching
+Two ``.values()`` queries (no model instances, no N+1), each starting from the matching
 lots by ``(organisation, lot_number)``; the movement table is indexed on ``(lot, kind)``
 and ``(preparation, kind)`` so each is an index lookup, then a join to the patient.
 """
@@ -74,37 +74,38 @@ def rows_for_lot(
 ) -> list[RecallRow]:
     """Every administration of the lot(s) numbered ``lot_number`` in the organisation,
     direct (``via="direct"``) and through mixture preparations
-    (``via="mixture MIX-xxxxxxxx <mixture code>"``), oldest first. Three queries."""
-    lots = {row["id"]: row for row in lots_matching(organisation_id, lot_number, product)}
-    if not lots:
-        return []
+    (``via="mixture MIX-xxxxxxxx <mixture code>"``), oldest first. Two queries."""
+    lot_number = lot_number.strip()
+    direct_lots = {"lot__organisation_id": organisation_id, "lot__lot_number": lot_number}
+    if product:
+        direct_lots["lot__product"] = product
     direct = (
-        StockMovement.objects.filter(lot_id__in=list(lots), kind=MovementKind.ADMINISTERED)
-        .values("lot_id", *PATIENT_FIELDS)
+        StockMovement.objects.filter(kind=MovementKind.ADMINISTERED, **direct_lots)
+        .values("lot__product", "lot__lot_number", *PATIENT_FIELDS)
         .order_by()
     )
-    rows = [
-        _row(v, lots[v["lot_id"]]["product"], lots[v["lot_id"]]["lot_number"], "direct")
-        for v in direct
-    ]
-    # Administrations of a preparation whose ``mixed`` components include one of the lots.
+    rows = [_row(v, v["lot__product"], v["lot__lot_number"], "direct") for v in direct]
+    # Administrations of a preparation whose ``mixed`` components include the lot: the
+    # component movement and the administration share the preparation (one join).
+    component = "preparation__movements__"
+    component_lots = {f"{component}{k}": v for k, v in direct_lots.items()}
     mixed = (
         StockMovement.objects.filter(
             kind=MovementKind.ADMINISTERED,
-            preparation__movements__kind=MovementKind.MIXED,
-            preparation__movements__lot_id__in=list(lots),
+            **{f"{component}kind": MovementKind.MIXED},
+            **component_lots,
         )
         .values(
             "preparation_id",
             "preparation__mixture",
-            "preparation__movements__lot_id",
+            f"{component}lot__product",
+            f"{component}lot__lot_number",
             *PATIENT_FIELDS,
         )
         .order_by()
     )
     for v in mixed:
-        lot = lots[v["preparation__movements__lot_id"]]
         via = f"mixture MIX-{str(v['preparation_id'])[:8]} {v['preparation__mixture']}"
-        rows.append(_row(v, lot["product"], lot["lot_number"], via))
+        rows.append(_row(v, v[f"{component}lot__product"], v[f"{component}lot__lot_number"], via))
     rows.sort(key=lambda r: (r.occurred_at, r.mrn))
     return rows
