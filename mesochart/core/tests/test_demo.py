@@ -27,6 +27,20 @@ def test_demo_loads_two_clinics_every_role_and_40_patients_once(capsys):
     assert verify_chain().ok
 
 
+def test_demo_has_stock_and_sterility_and_running_it_again_adds_nothing():
+    from mesochart.audit.models import AuditEvent
+    from mesochart.sterility.models import Pack
+    from mesochart.stock.models import Lot, StockMovement
+
+    call_command("demo")
+    counts = (Lot.objects.count(), StockMovement.objects.count(), Pack.objects.count())
+    events = AuditEvent.objects.count()
+    call_command("demo")
+    assert counts == (Lot.objects.count(), StockMovement.objects.count(), Pack.objects.count())
+    assert all(n > 0 for n in counts)
+    assert AuditEvent.objects.count() == events
+
+
 def test_demo_profiles_are_varied():
     call_command("demo")
     profiles = [p.profile for p in Patient.objects.select_related("profile")]
