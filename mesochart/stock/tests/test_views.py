@@ -323,3 +323,28 @@ def test_csv_upload_over_http(client_as, fridge):
     good = SimpleUploadedFile("log.csv", b"recorded_at,temperature_c\n2026-01-05 08:00,4\n")
     assert client.post(url, {"file": good}).status_code == 302
     assert FridgeReading.objects.count() == 1
+
+
+def test_lot_detail_query_count_does_not_grow_with_movements(
+    client_as, lot, manager, clinic, patient, django_assert_max_num_queries
+):
+    client = client_as("manager")
+    url = reverse("stock:lot_detail", args=[lot.pk])
+    client.get(url)
+    with django_assert_max_num_queries(30) as few:
+        client.get(url)
+    container = services.do_open_container(manager, clinic, lot)
+    for _ in range(5):
+        services.do_administer(
+            manager, clinic, lot, patient, Decimal("1"), "neck", container=container
+        )
+    services.do_open_container(manager, clinic, lot)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert "5" in response.content.decode().split('id="on-hand"')[1][:40]
+
+
+def test_receive_page_offers_the_scan_field(client_as):
+    body = client_as("assistant").get(reverse("stock:receive")).content.decode()
+    assert 'name="scan"' in body and 'name="fill"' in body
