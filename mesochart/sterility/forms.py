@@ -53,7 +53,14 @@ class StampedForm(forms.Form):
 class SteriliserForm(forms.ModelForm):
     class Meta:
         model = Steriliser
-        fields = ["name", "steriliser_class", "pre_vacuum", "serial", "bi_release_required"]
+        fields = [
+            "name",
+            "steriliser_class",
+            "pre_vacuum",
+            "serial",
+            "bi_release_required",
+            "active",
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

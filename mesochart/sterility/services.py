@@ -126,6 +126,38 @@ def do_create_steriliser(actor: User, clinic: Clinic, data: dict[str, Any]) -> S
     return steriliser
 
 
+def do_update_steriliser(actor: User, steriliser: Steriliser, data: dict[str, Any]) -> list[str]:
+    """Edit a steriliser (e.g. take it out of service); returns the changed field names."""
+    with transaction.atomic():
+        current = Steriliser.objects.select_for_update().get(pk=steriliser.pk)
+        changed = [k for k in STERILISER_FIELDS if k in data and getattr(current, k) != data[k]]
+        if not changed:
+            return []
+        if (
+            "name" in changed
+            and Steriliser.objects.filter(clinic_id=current.clinic_id, name=data["name"])
+            .exclude(pk=current.pk)
+            .exists()
+        ):
+            raise SterilityInvalid(
+                "sterility.steriliser_name_taken",
+                "A steriliser of this clinic already has this name.",
+                field="name",
+            )
+        for k in changed:
+            setattr(current, k, data[k])
+        current.full_clean()
+        current.save(update_fields=changed)
+        record(
+            "sterility.steriliser_update",
+            actor=actor,
+            clinic=current.clinic,
+            obj=current,
+            details={"fields": changed},
+        )
+    return changed
+
+
 # --- Bowie-Dick ------------------------------------------------------------------
 
 

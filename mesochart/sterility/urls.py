@@ -8,6 +8,7 @@ urlpatterns = [
     path("settings/", views.policy_edit, name="policy"),
     path("sterilisers/new/", views.steriliser_new, name="steriliser_new"),
     path("sterilisers/<uuid:steriliser_id>/", views.steriliser_detail, name="steriliser"),
+    path("sterilisers/<uuid:steriliser_id>/edit/", views.steriliser_edit, name="steriliser_edit"),
     path(
         "sterilisers/<uuid:steriliser_id>/bowie-dick/",
         views.bowie_dick_new,
@@ -20,6 +21,7 @@ urlpatterns = [
     path("cycles/<uuid:cycle_id>/reject/", views.cycle_reject, name="cycle_reject"),
     path("cycles/<uuid:cycle_id>/bi/", views.cycle_bi, name="cycle_bi"),
     path("cycles/<uuid:cycle_id>/packs/", views.pack_new, name="pack_new"),
+    path("cycles/<uuid:cycle_id>/labels/", views.cycle_labels, name="cycle_labels"),
     path("packs/<uuid:pack_id>/", views.pack_detail, name="pack"),
     path("packs/<uuid:pack_id>/label/", views.pack_label, name="pack_label"),
     path("packs/<uuid:pack_id>/use/", views.pack_use, name="pack_use"),

@@ -64,9 +64,11 @@ def _status(request: ClinicRequest) -> int:
 def index(request: ClinicRequest) -> HttpResponse:
     today = request.clinic.local_now().date()
     sterilisers = list(
-        visible(request, Steriliser.objects.filter(active=True)).annotate(
+        visible(request, Steriliser.objects.all())
+        .annotate(
             last_bi_pass=Max("cycles__bi_recorded_at", filter=Q(cycles__bi_result=BiResult.PASS))
         )
+        .order_by("-active", "name")
     )
     tests = visible(request, BowieDickTest.objects.filter(day=today)).order_by("performed_at")
     bowie_dick = {t.steriliser_id: t for t in tests}  # the day's latest test per steriliser
@@ -122,6 +124,22 @@ def steriliser_detail(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpR
     tests = steriliser.bowie_dick_tests.select_related("operator")[:30]
     context = {"steriliser": steriliser, "cycles": cycles, "tests": tests}
     return render(request, "sterility/steriliser.html", context)
+
+
+@login_required
+def steriliser_edit(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResponse:
+    steriliser = steriliser_for(request, steriliser_id, "sterility.release")
+    form = SteriliserForm(request.POST or None, instance=steriliser)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_update_steriliser(request.user, steriliser, form.cleaned_data)
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            return redirect("sterility:steriliser", steriliser_id=steriliser.pk)
+    steriliser.refresh_from_db()  # the bound form changed the instance in memory
+    context = {"form": form, "steriliser": steriliser}
+    return render(request, "sterility/steriliser_edit.html", context, status=_status(request))
 
 
 @login_required
@@ -189,7 +207,11 @@ def cycle_new(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResponse:
 
 
 def _cycle_page(
-    request: ClinicRequest, cycle: Cycle, status: int = 200, **forms: Any
+    request: ClinicRequest,
+    cycle: Cycle,
+    status: int = 200,
+    template: str = "sterility/cycle.html",
+    **forms: Any,
 ) -> HttpResponse:
     today = request.clinic.local_now().date()
     packs = [(p, p.state(today)) for p in cycle.packs.select_related("use__patient", "cycle")]
@@ -203,7 +225,7 @@ def _cycle_page(
         "release_error": forms.get("release_error"),
         "outcome": forms.get("outcome"),
     }
-    return render(request, "sterility/cycle.html", context, status=status)
+    return render(request, template, context, status=status)
 
 
 @login_required
@@ -273,9 +295,12 @@ def pack_new(request: ClinicRequest, cycle_id: uuid.UUID) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
             return _cycle_page(request, cycle, exc.status, pack_form=form)
+        if request.htmx:
+            return _cycle_page(request, cycle, template="sterility/_packs.html")
         messages.success(request, f"Labelled {', '.join(p.code for p in packs)}.")
         return redirect("sterility:cycle", cycle_id=cycle.pk)
-    return _cycle_page(request, cycle, 400, pack_form=form)
+    template = "sterility/_packs.html" if request.htmx else "sterility/cycle.html"
+    return _cycle_page(request, cycle, 400, template=template, pack_form=form)
 
 
 @login_required
@@ -296,6 +321,13 @@ def pack_label(request: ClinicRequest, pack_id: uuid.UUID) -> HttpResponse:
     pack = pack_for(request, pack_id, "sterility.view")
     context = {"pack": pack, "qr": mark_safe(qr_svg(pack.code))}
     return render(request, "sterility/pack_label.html", context)
+
+
+@login_required
+def cycle_labels(request: ClinicRequest, cycle_id: uuid.UUID) -> HttpResponse:
+    cycle = cycle_for(request, cycle_id, "sterility.view")
+    packs = [(p, mark_safe(qr_svg(p.code))) for p in cycle.packs.all()]
+    return render(request, "sterility/cycle_labels.html", {"cycle": cycle, "labels": packs})
 
 
 @login_required

@@ -85,3 +85,13 @@ def test_bi_read_once_cannot_be_overwritten(clinic, actor):
     services.do_record_bi_result(actor, cycle, "pass")
     with pytest.raises(SterilityRefusal):
         services.do_record_bi_result(actor, cycle, "fail")
+
+
+def test_positive_bi_entered_with_the_cycle_marks_earlier_packs_suspect(clinic, actor):
+    from .factories import record_cycle
+
+    autoclave = make_steriliser(clinic, actor)
+    earlier = make_pack(released_cycle(autoclave, actor, 1, day=DAY - timedelta(days=1)), actor)
+    cycle = record_cycle(autoclave, actor, 2, bi_result="fail", bi_lot="G9")
+    assert cycle.status == CycleStatus.FAILED
+    assert Pack.objects.get(pk=earlier.pk).suspect_cycle == cycle

@@ -1,4 +1,4 @@
-"""Cycle list, overview, steriliser and cycle pages cost the same queries for 2 or 40 loads."""
+"""Cycle list, overview, steriliser and cycle pages cost the same queries for 2 or 20 loads."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def test_pages_have_a_constant_query_budget(
     url = reverse(page, args=args.get(page))
     client = client_as("manager")
     few = count_queries(client, url)
-    add_loads(steriliser, actor, clinic, 3, 38)
+    add_loads(steriliser, actor, clinic, 3, 18)
     if page == "sterility:cycle":
         services.do_create_packs(actor, first_cycle, set_name="More", count=30)
     with django_assert_num_queries(few):

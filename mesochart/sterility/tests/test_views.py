@@ -393,3 +393,59 @@ def test_shelf_life_setting(client_as, clinic):
     from mesochart.sterility.services import policy_for
 
     assert policy_for(clinic).pack_shelf_life_days == 30
+
+
+# --- more pages ------------------------------------------------------------------
+
+
+def test_reception_gets_403_on_object_pages_of_its_own_clinic(client_as, cycle, pack):
+    client = client_as("reception")
+    assert client.get(reverse("sterility:cycle", args=[cycle.pk])).status_code == 403
+    assert client.get(reverse("sterility:pack_label", args=[pack.pk])).status_code == 403
+    assert (
+        client.post(
+            reverse("sterility:pack_new", args=[cycle.pk]), {"set_name": "X", "count": "1"}
+        ).status_code
+        == 403
+    )
+    assert Pack.objects.count() == 1
+
+
+def test_manager_takes_a_steriliser_out_of_service_and_it_records_no_cycle(client_as, autoclave):
+    url = reverse("sterility:steriliser_edit", args=[autoclave.pk])
+    assert client_as("assistant").get(url).status_code == 403
+    bad = client_as("manager").post(url, {"name": "", "steriliser_class": "B", "pre_vacuum": "on"})
+    assert bad.status_code == 400 and 'id="id_name-error"' in bad.content.decode()
+    form = {"name": autoclave.name, "steriliser_class": "B", "pre_vacuum": "on", "serial": "SN-1"}
+    assert client_as("manager").post(url, form).status_code == 302
+    assert not Steriliser.objects.get(pk=autoclave.pk).active
+    response = client_as("practitioner").post(
+        reverse("sterility:cycle_new", args=[autoclave.pk]), CYCLE_FORM
+    )
+    assert response.status_code == 400 and "out of service" in response.content.decode()
+    assert "out of service" in client_as("manager").get(reverse("sterility:index")).content.decode()
+
+
+def test_all_labels_of_a_cycle_print_on_one_page(client_as, cycle, staff):
+    from mesochart.sterility import services
+
+    services.do_create_packs(staff["manager"], cycle, set_name="Tray", count=2)
+    page = (
+        client_as("assistant")
+        .get(reverse("sterility:cycle_labels", args=[cycle.pk]))
+        .content.decode()
+    )
+    assert page.count("<svg") == 2 and "P-000001" in page and "P-000002" in page
+
+
+def test_htmx_pack_form_answers_with_the_packs_fragment(client_as, cycle):
+    url = reverse("sterility:pack_new", args=[cycle.pk])
+    response = client_as("assistant").post(
+        url, {"set_name": "Tray", "count": "1"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.lstrip().startswith('<section class="card" id="packs">') and "P-000001" in page
+    bad = client_as("assistant").post(url, {"set_name": "", "count": "1"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 400 and 'id="id_set_name-error"' in bad.content.decode()
+    assert "<html" not in bad.content.decode()
