@@ -180,7 +180,7 @@ def _neutral_ok(measured: np.ndarray) -> bool:
     return bool(np.all(np.diff(grey) < 0))
 
 
-CARD_DETECT_LONG_SIDE = 1000
+CARD_DETECT_LONG_SIDE = 800
 """The card is searched on a copy at most this long (px); patches stay well over 10 px."""
 
 

@@ -15,12 +15,12 @@ from functools import cache
 import cv2
 import numpy as np
 
-DETECT_LONG_SIDE = 512
+DETECT_LONG_SIDE = 400
 """Faces are searched on a grey copy at most this long (px)."""
-FACE_MIN_SIZE_FRACTION = 0.1
+FACE_MIN_SIZE_FRACTION = 0.12
 """Smallest face searched, as a fraction of the shorter image side (first pass; the second,
 at twice the size, searches down to half of it)."""
-EYE_SEARCH_FACE_PX = 240
+EYE_SEARCH_FACE_PX = 200
 """Eyes are searched in the face box resized to this height (px)."""
 ALIGNED_EYE_DISTANCE_PX = 200
 """Analysis scale: the face is resampled so the eye centres are this far apart (px),
@@ -101,42 +101,44 @@ def _grey(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
 
 
-def _best(rects: np.ndarray, neighbours: np.ndarray) -> tuple[int, int, int, int]:
-    """The detection with the most neighbours (the surest), then the largest."""
+def _ranked(rects: np.ndarray, neighbours: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Detections, surest first (most neighbours), then largest, then top-left."""
     rows = sorted(
-        (int(n), int(r[2]) * int(r[3]), -int(r[1]), -int(r[0]), tuple(int(v) for v in r))
-        for r, n in zip(rects, neighbours, strict=True)
+        (
+            (-int(n), -int(r[2]) * int(r[3]), int(r[1]), int(r[0]), tuple(int(v) for v in r))
+            for r, n in zip(rects, neighbours, strict=True)
+        ),
     )
-    x, y, w, h = rows[-1][4]
-    return x, y, w, h
+    return [(r[4][0], r[4][1], r[4][2], r[4][3]) for r in rows]
 
 
-def detect_face_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
-    """The surest frontal face (x, y, w, h) in ``rgb`` pixels, or None.
+def detect_face_boxes(rgb: np.ndarray, fine: bool = False) -> list[tuple[int, int, int, int]]:
+    """Frontal-face candidates (x, y, w, h) in ``rgb`` pixels, surest first.
 
-    Searched on a grey copy :data:`DETECT_LONG_SIDE` long, then once more at twice that
-    size when nothing was found (small faces in large photos).
+    Searched on a grey copy :data:`DETECT_LONG_SIDE` long, or with ``fine`` at twice that
+    size down to half the minimum face size (small faces in large photos); ``fine`` returns
+    nothing when the photo is no larger than the first search.
     """
     h, w = rgb.shape[:2]
-    full = _grey(rgb)
-    for long_side in (DETECT_LONG_SIDE, 2 * DETECT_LONG_SIDE):
-        factor = min(1.0, long_side / max(h, w))
-        grey = full
-        if factor < 1.0:
-            size = (round(w * factor), round(h * factor))
-            grey = cv2.resize(full, size, interpolation=cv2.INTER_AREA)
-        grey = cv2.equalizeHist(grey)
-        fraction = FACE_MIN_SIZE_FRACTION * (1.0 if long_side == DETECT_LONG_SIDE else 0.5)
-        min_side = max(24, int(min(grey.shape) * fraction))
-        found, neighbours = _cascade("haarcascade_frontalface_default.xml").detectMultiScale2(
-            grey, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
-        )
-        if len(found):
-            x, y, bw, bh = _best(np.asarray(found), np.asarray(neighbours))
-            return (round(x / factor), round(y / factor), round(bw / factor), round(bh / factor))
-        if factor == 1.0:
-            break
-    return None
+    long_side = DETECT_LONG_SIDE * (2 if fine else 1)
+    if fine and max(h, w) <= DETECT_LONG_SIDE:
+        return []
+    factor = min(1.0, long_side / max(h, w))
+    grey = _grey(rgb)
+    if factor < 1.0:
+        size = (round(w * factor), round(h * factor))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    grey = cv2.equalizeHist(grey)
+    min_side = max(24, int(min(grey.shape) * FACE_MIN_SIZE_FRACTION * (0.5 if fine else 1.0)))
+    found, neighbours = _cascade("haarcascade_frontalface_default.xml").detectMultiScale2(
+        grey, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
+    )
+    if len(found) == 0:
+        return []
+    return [
+        (round(x / factor), round(y / factor), round(bw / factor), round(bh / factor))
+        for x, y, bw, bh in _ranked(np.asarray(found), np.asarray(neighbours))
+    ]
 
 
 def _eye_pair(rects: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -159,45 +161,65 @@ def _eye_pair(rects: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray] | N
     return np.array(a[:2]), np.array(b[:2])
 
 
-def locate_face(rgb: np.ndarray) -> FaceGeometry | None:
-    """Face box, eye centres and roll, or None when no frontal face is found."""
-    box = detect_face_box(rgb)
-    if box is None:
-        return None
+def _find_eyes(
+    rgb: np.ndarray, box: tuple[int, int, int, int]
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """Centres of the (image-left, image-right) eyes inside a face box, or None."""
     x, y, w, h = box
-    # Eyes: upper part of the face box, resampled to a fixed size.
     ih, iw = rgb.shape[:2]
     y0, y1 = max(0, y + int(0.12 * h)), min(ih, y + int(0.62 * h))
     x0, x1 = max(0, x), min(iw, x + w)
-    pair = None
-    if y1 - y0 > 8 and x1 - x0 > 8:
-        factor = EYE_SEARCH_FACE_PX / h
-        roi = _grey(rgb[y0:y1, x0:x1])
-        roi = cv2.resize(
-            roi,
-            (max(1, round((x1 - x0) * factor)), max(1, round((y1 - y0) * factor))),
-            interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR,
+    if y1 - y0 <= 8 or x1 - x0 <= 8:
+        return None
+    factor = EYE_SEARCH_FACE_PX / h
+    roi = _grey(rgb[y0:y1, x0:x1])
+    roi = cv2.resize(
+        roi,
+        (max(1, round((x1 - x0) * factor)), max(1, round((y1 - y0) * factor))),
+        interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR,
+    )
+    roi = cv2.equalizeHist(roi)
+    min_eye = int(EYE_SEARCH_FACE_PX * 0.1)
+    for name in ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml"):
+        eyes = _cascade(name).detectMultiScale(
+            roi, scaleFactor=1.08, minNeighbors=4, minSize=(min_eye, min_eye)
         )
-        roi = cv2.equalizeHist(roi)
-        min_eye = int(EYE_SEARCH_FACE_PX * 0.1)
-        for name in ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml"):
-            eyes = _cascade(name).detectMultiScale(
-                roi, scaleFactor=1.08, minNeighbors=4, minSize=(min_eye, min_eye)
-            )
-            if len(eyes) >= 2:
-                rows = np.asarray(sorted(tuple(int(v) for v in e) for e in eyes), dtype=np.float64)
-                pair = _eye_pair(rows, roi.shape[1])
-                if pair is not None:
-                    left = (x0 + pair[0][0] / factor, y0 + pair[0][1] / factor)
-                    right = (x0 + pair[1][0] / factor, y0 + pair[1][1] / factor)
-                    break
-    if pair is None:
-        ey = y + EYE_Y_IN_BOX * h
-        return FaceGeometry(
-            box, False, (x + EYE_X_IN_BOX[0] * w, ey), (x + EYE_X_IN_BOX[1] * w, ey), None
-        )
-    roll = math.degrees(math.atan2(left[1] - right[1], right[0] - left[0]))
-    return FaceGeometry(box, True, left, right, roll)
+        if len(eyes) >= 2:
+            rows = np.asarray(sorted(tuple(int(v) for v in e) for e in eyes), dtype=np.float64)
+            pair = _eye_pair(rows, roi.shape[1])
+            if pair is not None:
+                left = (x0 + float(pair[0][0]) / factor, y0 + float(pair[0][1]) / factor)
+                right = (x0 + float(pair[1][0]) / factor, y0 + float(pair[1][1]) / factor)
+                return left, right
+    return None
+
+
+FACE_CANDIDATES = 3
+"""Up to this many face candidates are tried; the first with two eyes wins (this rejects
+most false detections); when none has, the search is repeated at twice the resolution
+(:func:`detect_face_boxes` ``fine``), and failing that the surest box is used without
+eyes."""
+
+
+def locate_face(rgb: np.ndarray) -> FaceGeometry | None:
+    """Face box, eye centres and roll, or None when no frontal face is found."""
+    boxes: list[tuple[int, int, int, int]] = []
+    for fine in (False, True):
+        candidates = detect_face_boxes(rgb, fine)
+        for box in candidates[:FACE_CANDIDATES]:
+            eyes = _find_eyes(rgb, box)
+            if eyes is not None:
+                left, right = eyes
+                roll = math.degrees(math.atan2(left[1] - right[1], right[0] - left[0]))
+                return FaceGeometry(box, True, left, right, roll)
+        boxes += candidates
+    if not boxes:
+        return None
+    x, y, w, h = boxes[0]
+    ey = y + EYE_Y_IN_BOX * h
+    return FaceGeometry(
+        boxes[0], False, (x + EYE_X_IN_BOX[0] * w, ey), (x + EYE_X_IN_BOX[1] * w, ey), None
+    )
 
 
 @dataclass(frozen=True)

@@ -147,7 +147,8 @@ def load_image(data: bytes, draft_long_side: int | None = None) -> LoadedImage:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im.load()
-            oriented = ImageOps.exif_transpose(im)
+            # exif_transpose copies the whole image even when there is nothing to turn.
+            oriented = ImageOps.exif_transpose(im) if im.getexif().get(0x0112, 1) != 1 else im
             rgb = _to_rgb8(oriented)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageError("too_large", f"The image is too large to decode safely ({exc}).") from exc
