@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -180,7 +180,7 @@ class Cycle(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} on {self.steriliser_id}"
+        return self.code
 
     @property
     def code(self) -> str:
@@ -360,9 +360,3 @@ class SingleUseItemUse(models.Model):
 
 def local_day(clinic: Clinic, moment: datetime) -> date:
     return moment.astimezone(zoneinfo.ZoneInfo(clinic.timezone)).date()
-
-
-def day_bounds(clinic: Clinic, day: date) -> tuple[datetime, datetime]:
-    tz = zoneinfo.ZoneInfo(clinic.timezone)
-    start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    return start, start + timedelta(days=1)

@@ -73,7 +73,7 @@ def rows_for_pack(
     """Patients a pack was used on. Pack ids count per clinic: pass ``clinic_id``
     to pick one clinic's pack; without it every clinic of the organisation answers."""
     uses = PackUse.objects.filter(
-        organisation_id=organisation_id, pack__code__iexact=pack_code.strip()
+        organisation_id=organisation_id, pack__code=pack_code.strip().upper()
     )
     if clinic_id is not None:
         uses = uses.filter(clinic_id=clinic_id)

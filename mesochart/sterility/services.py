@@ -391,7 +391,7 @@ def do_release_cycle(actor: User, cycle: Cycle) -> Cycle:
     refusal: SterilityRefusal | None = None
     with transaction.atomic():
         cycle = (
-            Cycle.objects.select_for_update()
+            Cycle.objects.select_for_update(of=("self",))
             .select_related("steriliser", "clinic")
             .get(pk=cycle.pk)
         )
@@ -421,7 +421,9 @@ def do_fail_cycle(actor: User, cycle: Cycle, reason: str) -> Cycle:
     if not reason.strip():
         raise SterilityInvalid("invalid", "Say why the load is rejected.", field="reason")
     with transaction.atomic():
-        cycle = Cycle.objects.select_for_update().select_related("clinic").get(pk=cycle.pk)
+        cycle = (
+            Cycle.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=cycle.pk)
+        )
         return set_status(actor, cycle, CycleStatus.FAILED, reason=reason.strip())
 
 
@@ -443,7 +445,7 @@ def do_record_bi_result(actor: User, cycle: Cycle, result: str, lot: str = "") -
         raise SterilityInvalid("invalid", "Choose pending, pass or fail.", field="result")
     with transaction.atomic():
         cycle = (
-            Cycle.objects.select_for_update()
+            Cycle.objects.select_for_update(of=("self",))
             .select_related("steriliser", "clinic")
             .get(pk=cycle.pk)
         )
@@ -490,7 +492,7 @@ def _mark_suspect_since_last_pass(actor: User, cycle: Cycle) -> tuple[list[Pack]
     window = Pack.objects.filter(cycle__steriliser_id=cycle.steriliser_id)
     if last_pass is not None:
         window = window.filter(cycle__started_at__gt=last_pass)
-    packs = list(window.select_for_update().order_by("code"))
+    packs = list(window.select_for_update(of=("self",)).order_by("code"))
     newly = [p for p in packs if p.status != PackStatus.SUSPECT]
     for pack in newly:
         pack.status = PackStatus.SUSPECT
@@ -599,7 +601,7 @@ def do_use_pack(
     _patient_of(clinic, patient)
     _not_future(used_at, "used_at")
     with transaction.atomic():
-        pack = Pack.objects.select_for_update().select_related("cycle").get(pk=pack.pk)
+        pack = Pack.objects.select_for_update(of=("self",)).select_related("cycle").get(pk=pack.pk)
         if pack.status == PackStatus.SUSPECT:
             raise SterilityRefusal(
                 errors.PACK_SUSPECT,
