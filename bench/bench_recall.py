@@ -6,7 +6,8 @@ Without DATABASE_URL: a separate SQLite file ``var/bench/recall-<N>.sqlite3``, s
 with ``mesochart seed-scale`` and reused by later runs (``--fresh`` to reseed). With
 DATABASE_URL=postgres://...: that database (created if missing), seeded the same way
 unless it already holds an organisation of that size. Never point it at a real database.
-Prints the median time of both over ``--runs`` runs (after a warm-up) and their ratio.
+Prints the median time of both over ``--runs`` alternating runs (after a warm-up) and
+their ratio.
 """
 
 from __future__ import annotations
@@ -121,14 +122,16 @@ def hand_written(organisation_id: uuid.UUID, lot_number: str) -> list[Any]:
     return rows
 
 
-def median_ms(fn: Any, runs: int) -> float:
-    fn()  # warm-up: caches, prepared plans
-    times = []
+def medians_ms(first: Any, second: Any, runs: int) -> tuple[float, float]:
+    """Median times of two functions, run alternately so both see the same machine load."""
+    first(), second()  # warm-up: caches, prepared plans
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for fn, bucket in ((first, times[0]), (second, times[1])):
+            started = time.perf_counter()
+            fn()
+            bucket.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> None:
@@ -193,8 +196,11 @@ def main() -> None:
         raise SystemExit(f"results differ ({len(a)} vs {len(b)} rows): {diff}")
     via_mixture = sum(1 for r in orm_rows if r.via != "direct")
 
-    orm_ms = median_ms(lambda: rows_for_lot(org.pk, lot_number), args.runs)
-    sql_ms = median_ms(lambda: hand_written(org.pk, lot_number), args.runs)
+    orm_ms, sql_ms = medians_ms(
+        lambda: rows_for_lot(org.pk, lot_number),
+        lambda: hand_written(org.pk, lot_number),
+        args.runs,
+    )
     total = StockMovement.objects.filter(organisation=org).count()
     print(
         f"recall of lot {lot_number} ({where}, {args.administrations:,} administrations, "

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
+from django.urls import reverse_lazy
 
 from mesochart.accounts.models import Clinic
 from mesochart.protocols import load_library
@@ -32,7 +33,18 @@ class ReceiveForm(forms.Form):
         help_text="Scan or paste the code: fills product, lot and expiry.",
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
     )
-    product = forms.ChoiceField(required=False, choices=[])
+    product = forms.ChoiceField(
+        required=False,
+        choices=[],
+        # Shows the lots of this product already in stock, first expiry first (FEFO).
+        widget=forms.Select(
+            attrs={
+                "hx-get": reverse_lazy("stock:fefo"),
+                "hx-target": "#fefo-result",
+                "hx-trigger": "change",
+            }
+        ),
+    )
     lot_number = forms.CharField(required=False, max_length=40, label="Lot number")
     expiry = forms.DateField(required=False, widget=DateInput(), label="Expiry date")
     quantity = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2)

@@ -1,6 +1,6 @@
 """Lot recall: every patient who received a lot, directly or inside a mixture.
 
-Two ``.values()`` queries (no model instances, no N+1), each starting from the matching
+Two ``.values_list()`` queries (no model instances, no N+1), each starting from the matching
 lots by ``(organisation, lot_number)``; the movement table is indexed on ``(lot, kind)``
 and ``(preparation, kind)`` so each is an index lookup, then a join to the patient.
 """
@@ -48,23 +48,24 @@ def lots_matching(
     ]
 
 
-def _row(values: dict[str, Any], product: str, lot: str, via: str) -> RecallRow:
-    quantity: Decimal | None = values["quantity"]
+def _row(v: tuple[Any, ...], product: str, lot: str, via: str) -> RecallRow:
+    """A row from ``PATIENT_FIELDS`` values, in that order."""
+    quantity: Decimal | None = v[11]
     return RecallRow(
-        patient_id=values["patient_id"],
-        mrn=values["patient__mrn"],
-        patient_name=f"{values['patient__given_name']} {values['patient__family_name']}",
-        birth_date=values["patient__birth_date"].isoformat(),
-        phone=values["patient__phone"],
-        email=values["patient__email"],
-        clinic_name=values["clinic__name"],
-        occurred_at=values["occurred_at"],
-        session_ref=values["session_ref"],
-        zone=values["zone"],
+        patient_id=v[0],
+        mrn=v[1],
+        patient_name=f"{v[2]} {v[3]}",
+        birth_date=v[4].isoformat(),
+        phone=v[5],
+        email=v[6],
+        clinic_name=v[7],
+        occurred_at=v[8],
+        session_ref=v[9],
+        zone=v[10],
         product=product,
         lot=lot,
         quantity=-quantity if quantity is not None else None,
-        unit=values["unit"],
+        unit=v[12],
         via=via,
     )
 
@@ -81,31 +82,28 @@ def rows_for_lot(
         direct_lots["lot__product"] = product
     direct = (
         StockMovement.objects.filter(kind=MovementKind.ADMINISTERED, **direct_lots)
-        .values("lot__product", "lot__lot_number", *PATIENT_FIELDS)
+        .values_list(*PATIENT_FIELDS, "lot__product", "lot__lot_number")
         .order_by()
     )
-    rows = [_row(v, v["lot__product"], v["lot__lot_number"], "direct") for v in direct]
+    rows = [_row(v, v[13], v[14], "direct") for v in direct]
     # Administrations of a preparation whose ``mixed`` components include the lot: the
     # component movement and the administration share the preparation (one join).
     component = "preparation__movements__"
-    component_lots = {f"{component}{k}": v for k, v in direct_lots.items()}
     mixed = (
         StockMovement.objects.filter(
             kind=MovementKind.ADMINISTERED,
             **{f"{component}kind": MovementKind.MIXED},
-            **component_lots,
+            **{f"{component}{k}": v for k, v in direct_lots.items()},
         )
-        .values(
-            "preparation_id",
-            "preparation__mixture",
+        .values_list(
+            *PATIENT_FIELDS,
             f"{component}lot__product",
             f"{component}lot__lot_number",
-            *PATIENT_FIELDS,
+            "preparation_id",
+            "preparation__mixture",
         )
         .order_by()
     )
-    for v in mixed:
-        via = f"mixture MIX-{str(v['preparation_id'])[:8]} {v['preparation__mixture']}"
-        rows.append(_row(v, v[f"{component}lot__product"], v[f"{component}lot__lot_number"], via))
+    rows.extend(_row(v, v[13], v[14], f"mixture MIX-{str(v[15])[:8]} {v[16]}") for v in mixed)
     rows.sort(key=lambda r: (r.occurred_at, r.mrn))
     return rows

@@ -98,11 +98,15 @@ def receive(request: ClinicRequest) -> HttpResponse:
     if "fill" in request.POST:
         # "Fill from scan" (htmx or plain): show the form with the scanned values, save nothing.
         data = request.POST.copy()
-        data.update(form.fill_from_scan())
+        for name, value in form.fill_from_scan().items():
+            data[name] = value
         form = ReceiveForm(data, clinic=request.clinic)
         form.is_valid()
+        product = data.get("product", "")
+        fefo = services.fefo_lots(request.clinic, product) if product else []
         template = "stock/_receive_form.html" if request.htmx else "stock/receive.html"
-        return render(request, template, {"form": form, "filled": True})
+        context = {"form": form, "filled": True, "fefo": fefo, "fefo_product": product}
+        return render(request, template, context)
     status = 400
     if form.is_valid():
         try:
