@@ -101,7 +101,12 @@ def load_sterility_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]
             services.do_release_cycle(actor, cycle)
             for set_name, contents in SETS:
                 services.do_create_packs(
-                    actor, cycle, set_name=set_name, contents=contents, count=2
+                    actor,
+                    cycle,
+                    set_name=set_name,
+                    contents=contents,
+                    count=2,
+                    packed_at=cycle.started_at - timedelta(minutes=20),
                 )
             for pack in Pack.objects.filter(cycle=cycle).order_by("code")[:2]:
                 patient = next(patient_iter, None)
@@ -124,6 +129,12 @@ def load_sterility_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]
             )
             cycle = services.do_record_cycle(actor, steriliser, data)
             assert cycle.status == CycleStatus.QUARANTINED
-            services.do_create_packs(actor, cycle, set_name=SETS[0][0], contents=SETS[0][1])
+            services.do_create_packs(
+                actor,
+                cycle,
+                set_name=SETS[0][0],
+                contents=SETS[0][1],
+                packed_at=cycle.started_at - timedelta(minutes=20),
+            )
             created += 1
     return SterilityDemo(steriliser, created, used)

@@ -618,6 +618,13 @@ def do_use_pack(
                 f"Pack {pack.code} comes from a load that is {pack.cycle.status}, not released.",
                 field="pack",
             )
+        if used_at < pack.cycle.started_at:
+            raise SterilityInvalid(
+                "sterility.used_before_sterilised",
+                f"Pack {pack.code} was sterilised at {pack.cycle.started_at:%Y-%m-%d %H:%M}: "
+                "it cannot have been used before.",
+                field="used_at",
+            )
         if pack.is_expired(local_day(clinic, used_at)):
             raise SterilityRefusal(
                 errors.PACK_EXPIRED,

@@ -47,6 +47,7 @@ from .models import (
     SingleUseItemUse,
     SterileItemLot,
     Steriliser,
+    SterilityPolicy,
 )
 
 CYCLES_PAGE_SIZE = 50
@@ -65,9 +66,7 @@ def index(request: ClinicRequest) -> HttpResponse:
     today = request.clinic.local_now().date()
     sterilisers = list(
         visible(request, Steriliser.objects.all())
-        .annotate(
-            last_bi_pass=Max("cycles__bi_recorded_at", filter=Q(cycles__bi_result=BiResult.PASS))
-        )
+        .annotate(last_bi_pass=Max("cycles__started_at", filter=Q(cycles__bi_result=BiResult.PASS)))
         .order_by("-active", "name")
     )
     tests = visible(request, BowieDickTest.objects.filter(day=today)).order_by("performed_at")
@@ -93,7 +92,7 @@ def index(request: ClinicRequest) -> HttpResponse:
             "waiting": waiting,
             "suspect": suspect,
             "today": today,
-            "policy": services.policy_for(request.clinic),
+            "policy": SterilityPolicy.objects.filter(clinic=request.clinic).first(),
         },
     )
 
@@ -160,10 +159,9 @@ def bowie_dick_new(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResp
 
 @require("sterility.release")
 def policy_edit(request: ClinicRequest) -> HttpResponse:
-    policy = services.policy_for(request.clinic)
-    form = ShelfLifeForm(
-        request.POST or None, initial={"pack_shelf_life_days": policy.pack_shelf_life_days}
-    )
+    policy = SterilityPolicy.objects.filter(clinic=request.clinic).first()
+    days = policy.pack_shelf_life_days if policy else None
+    form = ShelfLifeForm(request.POST or None, initial={"pack_shelf_life_days": days})
     if request.method == "POST" and form.is_valid():
         services.do_set_shelf_life(
             request.user, request.clinic, form.cleaned_data["pack_shelf_life_days"]

@@ -73,7 +73,7 @@ def released_cycle(
         steriliser,
         actor,
         number,
-        started_at=at(steriliser.clinic, day, 9 + number % 8),
+        started_at=at(steriliser.clinic, day, 9 + number % 4),
         **overrides,
     )
     return services.do_release_cycle(actor, cycle)

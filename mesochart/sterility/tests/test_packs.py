@@ -9,7 +9,7 @@ import pytest
 from mesochart.audit.models import AuditEvent
 from mesochart.conftest import create_patient
 from mesochart.sterility import services
-from mesochart.sterility.errors import SterilityNotFound, SterilityRefusal
+from mesochart.sterility.errors import SterilityInvalid, SterilityNotFound, SterilityRefusal
 from mesochart.sterility.models import Pack, PackUse
 
 from .factories import DAY, at, make_pack, make_steriliser, record_cycle, released_cycle
@@ -122,3 +122,12 @@ def test_patient_of_another_clinic_is_refused(
     with pytest.raises(SterilityNotFound):
         use(actor, clinic, pack, stranger)
     assert not Pack.objects.get(pk=pack.pk).used_at
+
+
+def test_pack_cannot_be_used_before_its_load_was_sterilised(
+    clinic, autoclave, actor, staff, patient
+):
+    pack = make_pack(released_cycle(autoclave, staff["manager"]), actor)  # cycle at 10:00
+    with pytest.raises(SterilityInvalid) as info:
+        use(actor, clinic, pack, patient, at(clinic, DAY, 8))
+    assert info.value.code == "sterility.used_before_sterilised" and info.value.field == "used_at"
