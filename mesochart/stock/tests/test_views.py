@@ -348,3 +348,23 @@ def test_lot_detail_query_count_does_not_grow_with_movements(
 def test_receive_page_offers_the_scan_field(client_as):
     body = client_as("assistant").get(reverse("stock:receive")).content.decode()
     assert 'name="scan"' in body and 'name="fill"' in body
+
+
+def test_auditor_sees_lots_but_cannot_open_or_waste(client_as, lot):
+    client = client_as("auditor")
+    assert (
+        client.post(reverse("stock:lot_open", args=[lot.pk]), {"kind": "vial"}).status_code == 403
+    )
+    waste = {"waste-quantity": "1", "waste-reason": "x"}
+    assert client.post(reverse("stock:lot_waste", args=[lot.pk]), waste).status_code == 403
+    assert lot.on_hand_now() == Decimal("10") and not lot.containers.exists()
+
+
+def test_plain_fill_from_scan_renders_the_page_with_lots_to_use_first(client_as, fridge, lot):
+    ProductGtin.objects.create(clinic=None, gtin="04012345678901", product=lot.product)
+    data = receive_data(fridge, scan="(01)04012345678901(17)271231(10)NEW-1", product="")
+    data["fill"] = "1"
+    body = client_as("practitioner").post(reverse("stock:receive"), data).content.decode()
+    assert "<html" in body and 'value="NEW-1"' in body
+    assert lot.lot_number in body.split('id="fefo-result"')[1]
+    assert Lot.objects.count() == 1
