@@ -121,3 +121,18 @@ def test_postgresql_refuses_updates_and_deletes_of_audit_events(events):
         ):
             cursor.execute(sql.format(t=AuditEvent._meta.db_table))
     assert verify_chain().ok
+
+
+def test_after_a_flush_the_chain_starts_again_at_genesis(db, clinic, staff):
+    AuditChainHead.objects.all().delete()
+    event = record("test.after_flush", actor=staff["manager"], clinic=clinic)
+    assert (event.seq, event.prev_hash) == (1, "0" * 64)
+    assert verify_chain().ok
+
+
+def test_a_missing_head_with_events_left_fails_loudly(events):
+    from django.db import IntegrityError
+
+    AuditChainHead.objects.all().delete()
+    with pytest.raises(IntegrityError):
+        record("test.after_head_removed", actor=None)
