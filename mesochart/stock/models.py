@@ -273,8 +273,15 @@ class StockMovement(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=12, choices=MovementKind.choices)
+    # lot, preparation, patient: indexed by the composite indexes below (db_index=False
+    # avoids a second, redundant index on 10M-row tables).
     lot = models.ForeignKey(
-        Lot, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
+        Lot,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="movements",
+        db_index=False,
     )
     preparation = models.ForeignKey(
         MixturePreparation,
@@ -282,12 +289,13 @@ class StockMovement(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="movements",
+        db_index=False,
     )
     container = models.ForeignKey(
         Container, null=True, blank=True, on_delete=models.PROTECT, related_name="movements"
     )
     patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     zone = models.CharField(max_length=40, blank=True)
     occurred_at = models.DateTimeField()
