@@ -16,7 +16,7 @@ from mesochart.accounts.models import Clinic, User
 from mesochart.patients.models import Patient
 
 from . import services
-from .models import Fridge, Lot, Storage, Unit
+from .models import Fridge, Lot, StockThreshold, Storage, Unit
 
 FRIDGE = "Treatment room fridge"
 # (product, lot number, days to expiry, quantity, unit, storage)
@@ -63,7 +63,8 @@ def load_stock_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) ->
                         actor, clinic, lot, "Demo: box arrived warm, awaiting supplier advice"
                     )
             lots.append(lot)
-        services.do_set_threshold(actor, clinic, "ha-skin-booster", Decimal("40"))
+        if not StockThreshold.objects.filter(clinic=clinic, product="ha-skin-booster").exists():
+            services.do_set_threshold(actor, clinic, "ha-skin-booster", Decimal("40"))
     return lots
 
 
