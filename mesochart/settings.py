@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "mesochart.stock",
     "mesochart.sterility",
     "mesochart.recall",
+    "mesochart.care",
     "mesochart.core",
 ]
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("stock/", include("mesochart.stock.urls")),
     path("sterility/", include("mesochart.sterility.urls")),
     path("recall/", include("mesochart.recall.urls")),
+    path("care/", include("mesochart.care.urls")),
 ]
 
 handler403 = "mesochart.core.errors.forbidden"

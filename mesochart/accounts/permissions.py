@@ -46,6 +46,13 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "sterility.release": ("Release a sterilisation load", frozenset({P, M, MG})),
     "recall.view": ("Run a recall and export affected patients", frozenset({MG, AU})),
     "recall.contact": ("Mark recalled patients as contacted", frozenset({MG})),
+    "consent.manage_templates": ("Create consent templates and new versions", frozenset({MG})),
+    "consent.take": ("Take a patient's consent (on screen or scanned paper)", frozenset({P, M, A})),
+    "consent.revoke": ("Record that a patient revoked a consent", frozenset({P, M, MG})),
+    "consent.view": (
+        "See signed consents, their text, signature and PDF",
+        frozenset({P, M, A, MG, AU}),
+    ),
 }
 
 

@@ -1,0 +1,69 @@
+"""In real Chromium: a practitioner opens a chart, takes a treatment consent by drawing
+a signature on the canvas, sees it listed without the red banner and downloads the PDF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mesochart.care import services
+from mesochart.care.models import SignedConsent
+from mesochart.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, live_server, username):
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+
+def test_practitioner_takes_a_treatment_consent_with_a_drawn_signature(
+    live_server, page, clinic, staff, patient, artifacts
+):
+    services.ensure_default_templates(clinic, staff["manager"])
+    sign_in(page, live_server, "practitioner")
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    banner = page.inner_text("#consents .consent-banner")
+    assert "No valid treatment consent" in banner
+
+    page.click("#consents >> text=Take treatment consent")
+    page.click("text=Treatment consent (all protocols)")
+    page.wait_for_selector("#signature-canvas")
+    assert "Consent to treatment" in page.inner_text("#consent-text")
+
+    canvas = page.locator("#signature-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + 40, y + 120)
+    page.mouse.down()
+    for i in range(1, 30):
+        page.mouse.move(x + 40 + i * 12, y + 100 + (25 if i % 2 else -25), steps=2)
+    page.mouse.up()
+    assert page.input_value("input[name=signature]").startswith("data:image/png;base64,")
+    page.screenshot(path=str(artifacts / "care-consent-signing.png"), full_page=True)
+
+    page.click("text=Sign and save")
+    page.wait_for_url(re.compile(r".*/care/consents/[0-9a-f-]{36}/$"))
+    consent = SignedConsent.objects.get()
+    assert consent.kind == "treatment" and consent.witness == staff["practitioner"]
+    assert consent.text_sha256 in page.content()
+    page.wait_for_function("document.querySelector('img.signature-image').naturalWidth > 0")
+
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    section = page.inner_text("#consents")
+    assert "Treatment consent (all protocols)" in section
+    assert "No valid treatment consent" not in section
+    assert "No valid photo consent" in section
+    page.screenshot(path=str(artifacts / "care-consent-chart.png"), full_page=True)
+
+    page.click(f"#consent-{consent.pk} a")
+    with page.expect_download() as download_info:
+        page.click("#download-pdf")
+    assert download_info.value.path().read_bytes().startswith(b"%PDF")

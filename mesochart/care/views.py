@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from mesochart.accounts.permissions import has_perm, require
+from mesochart.audit.services import record
+from mesochart.core.http import ClinicRequest
+from mesochart.errors import DomainError
+from mesochart.patients.access import patient_for
+
+from . import services
+from .access import consent_for, template_for
+from .forms import RevokeForm, TakeConsentForm, TemplateForm, VersionForm
+from .models import ConsentKind, ConsentTemplate, ConsentTemplateVersion, SignedConsent
+
+
+def _add_domain_error(form: object, exc: DomainError) -> None:
+    fields = getattr(form, "fields", {})
+    form.add_error(exc.field if exc.field in fields else None, exc.message)  # type: ignore[attr-defined]
+
+
+# --- templates -----------------------------------------------------------------
+
+
+@require("consent.view")
+def template_list(request: ClinicRequest) -> HttpResponse:
+    templates = services.templates_for(request.clinic).prefetch_related("versions")
+    return render(request, "care/template_list.html", {"templates": templates})
+
+
+@require("consent.manage_templates")
+def template_create(request: ClinicRequest) -> HttpResponse:
+    form = TemplateForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            template = services.do_create_template(
+                request.user, request.clinic, **form.cleaned_data
+            )
+        except DomainError as exc:
+            _add_domain_error(form, exc)
+        else:
+            return redirect("care:template_detail", template_id=template.pk)
+    return render(request, "care/template_form.html", {"form": form}, status=status)
+
+
+@require_POST
+@require("consent.manage_templates")
+def template_defaults(request: ClinicRequest) -> HttpResponse:
+    services.ensure_default_templates(request.clinic, request.user)
+    return redirect("care:template_list")
+
+
+@login_required
+def template_detail(request: ClinicRequest, template_id: uuid.UUID) -> HttpResponse:
+    template = template_for(request, template_id, "consent.view")
+    versions = list(template.versions.select_related("created_by"))
+    return render(
+        request, "care/template_detail.html", {"template": template, "versions": versions}
+    )
+
+
+@login_required
+def template_new_version(request: ClinicRequest, template_id: uuid.UUID) -> HttpResponse:
+    template = template_for(request, template_id, "consent.manage_templates")
+    current = template.current_version()
+    form = VersionForm(request.POST or None, initial={"text": current.text if current else ""})
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_new_template_version(
+                request.user, request.clinic, template, form.cleaned_data["text"]
+            )
+        except DomainError as exc:
+            _add_domain_error(form, exc)
+        else:
+            return redirect("care:template_detail", template_id=template.pk)
+    return render(
+        request,
+        "care/template_version_form.html",
+        {"form": form, "template": template, "current": current},
+        status=status,
+    )
+
+
+# --- patient consents ------------------------------------------------------------
+
+
+@login_required
+def patient_consents(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "consent.view", with_profile=False)
+    consents = list(
+        SignedConsent.objects.filter(patient=patient).select_related(
+            "template_version", "witness", "revoked_by"
+        )
+    )
+    codes = services.consent_codes(patient)
+    return render(
+        request,
+        "care/patient_consents.html",
+        {"patient": patient, "consents": consents, "codes": codes},
+    )
+
+
+def _version_for(request: ClinicRequest, raw: object) -> ConsentTemplateVersion:
+    try:
+        version_id = uuid.UUID(str(raw))
+    except ValueError:
+        raise Http404("No consent template version with this id") from None
+    version = (
+        ConsentTemplateVersion.objects.select_related("template")
+        .filter(clinic=request.clinic, pk=version_id)
+        .first()
+    )
+    if version is None:
+        raise Http404("No consent template version with this id")
+    return version
+
+
+@login_required
+def consent_take(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "consent.take", with_profile=False)
+    templates = services.templates_for(request.clinic)
+    if request.GET.get("kind") in ConsentKind.values:
+        templates = templates.filter(kind=request.GET["kind"])
+    chosen: ConsentTemplate | None = None
+    if request.GET.get("template"):
+        try:
+            template_id = uuid.UUID(request.GET["template"])
+        except ValueError:
+            raise Http404("No consent template with this id") from None
+        chosen = template_for(request, template_id, "consent.take")
+    version = chosen.current_version() if chosen else None
+    form = TakeConsentForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"version": version.pk if version else None, "signer_name": patient.full_name},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            version = _version_for(request, form.cleaned_data["version"])
+            chosen = version.template
+            data = form.cleaned_data
+            try:
+                consent = services.do_sign_consent(
+                    request.user,
+                    request.clinic,
+                    patient,
+                    version,
+                    signer_name=data["signer_name"],
+                    signer_role=data["signer_role"],
+                    method=data["method"],
+                    signature_png=data["signature"] or None,
+                    scan_file=data["scan"],
+                    photo_uses=data["photo_uses"],
+                )
+            except DomainError as exc:
+                _add_domain_error(form, exc)
+            else:
+                return redirect("care:consent_detail", consent_id=consent.pk)
+        elif form.cleaned_data.get("version"):
+            version = _version_for(request, form.cleaned_data["version"])
+            chosen = version.template
+    context = {
+        "patient": patient,
+        "templates": templates,
+        "chosen": chosen,
+        "version": version,
+        "form": form,
+        "is_photo": chosen is not None and chosen.kind == ConsentKind.PHOTO,
+    }
+    return render(request, "care/consent_take.html", context, status=status)
+
+
+@login_required
+def consent_detail(request: ClinicRequest, consent_id: uuid.UUID) -> HttpResponse:
+    consent = consent_for(request, consent_id, "consent.view")
+    context = {
+        "consent": consent,
+        "patient": consent.patient,
+        "revoke_form": RevokeForm() if has_perm(request.membership, "consent.revoke") else None,
+        "hash_ok": services.text_sha256(consent.text) == consent.text_sha256,
+    }
+    return render(request, "care/consent_detail.html", context)
+
+
+def _private_file(
+    field: object, content_type: str, filename: str, *, attachment: bool
+) -> FileResponse:
+    if not field:
+        raise Http404("No such file")
+    response = FileResponse(
+        field.open("rb"),  # type: ignore[attr-defined]
+        content_type=content_type,
+        as_attachment=attachment,
+        filename=filename,
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def consent_signature(request: ClinicRequest, consent_id: uuid.UUID) -> FileResponse:
+    consent = consent_for(request, consent_id, "consent.view")
+    return _private_file(consent.signature, "image/png", "signature.png", attachment=False)
+
+
+@login_required
+def consent_scan(request: ClinicRequest, consent_id: uuid.UUID) -> FileResponse:
+    consent = consent_for(request, consent_id, "consent.view")
+    ext = consent.scan.name.rsplit(".", 1)[-1] if consent.scan else "bin"
+    record("consent.scan_download", actor=request.user, clinic=request.clinic, obj=consent)
+    return _private_file(
+        consent.scan, consent.scan_content_type, f"consent-scan.{ext}", attachment=True
+    )
+
+
+@login_required
+def consent_pdf(request: ClinicRequest, consent_id: uuid.UUID) -> FileResponse:
+    consent = consent_for(request, consent_id, "consent.view")
+    name = f"consent-{consent.patient.mrn}-{consent.kind}-{consent.signed_at:%Y%m%d}.pdf"
+    record("consent.pdf_download", actor=request.user, clinic=request.clinic, obj=consent)
+    return _private_file(consent.pdf, "application/pdf", name, attachment=True)
+
+
+@require_POST
+@login_required
+def consent_revoke(request: ClinicRequest, consent_id: uuid.UUID) -> HttpResponse:
+    consent = consent_for(request, consent_id, "consent.revoke")
+    form = RevokeForm(request.POST)
+    status = 400
+    if form.is_valid():
+        try:
+            services.do_revoke_consent(
+                request.user, request.clinic, consent, form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            _add_domain_error(form, exc)
+            status = exc.status
+        else:
+            return redirect("care:consent_detail", consent_id=consent.pk)
+    context = {
+        "consent": consent,
+        "patient": consent.patient,
+        "revoke_form": form,
+        "hash_ok": services.text_sha256(consent.text) == consent.text_sha256,
+    }
+    return render(request, "care/consent_detail.html", context, status=status)
