@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from mesochart.conftest import create_patient, make_user
+from mesochart.core.testing import race
 from mesochart.sterility import services
 from mesochart.sterility.errors import SterilityRefusal
 from mesochart.sterility.models import PackUse, SingleUseItemUse
@@ -24,27 +23,6 @@ pytestmark = [
 def _postgres_only():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL row locks; SQLite serialises writers anyway")
-
-
-def race(workers: int, action) -> list[object]:
-    barrier = threading.Barrier(workers)
-    results: list[object] = [None] * workers
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = action(i)
-        except Exception as exc:  # the outcome is what the test checks
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 def test_racing_for_one_pack_uses_it_once(clinic):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from mesochart.conftest import create_patient, make_user
+from mesochart.core.testing import race
 from mesochart.stock import services
 from mesochart.stock.errors import StockRuleError
 from mesochart.stock.models import Lot, MovementKind
@@ -26,27 +26,6 @@ def _postgres_only():
         pytest.skip(
             "needs PostgreSQL row locks (select_for_update); SQLite serialises writers anyway"
         )
-
-
-def race(workers: int, action) -> list[object]:
-    barrier = threading.Barrier(workers)
-    results: list[object] = [None] * workers
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = action(i)
-        except Exception as exc:  # the outcome is what the test checks
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 def test_two_workers_racing_for_the_last_units_never_both_succeed(clinic, organisation):
