@@ -67,7 +67,7 @@ class ActiveClinicMiddleware:
             memberships = list(
                 Membership.objects.filter(user=request.user, is_active=True)
                 .select_related("clinic__organisation")
-                .order_by("clinic__name")
+                .order_by("pk")  # the first clinic joined is the default
             )
             if not memberships:
                 logout(request)
