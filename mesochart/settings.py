@@ -227,6 +227,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PATIENTS_PAGE_SIZE = env_int("PATIENTS_PAGE_SIZE", 25, minimum=5)
 
+# Stock (read through mesochart/stock/conf.py). Cold chain for refrigerated products
+# is 2-8 C as in the products' storage instructions; a reading outside quarantines the
+# fridge's lots. Opened multi-dose vials: 28 days after first puncture unless the
+# product says otherwise (USP 797, clinical reference section 9.5).
+STOCK_FRIDGE_MIN_C = env_str("STOCK_FRIDGE_MIN_C", "2.0")
+STOCK_FRIDGE_MAX_C = env_str("STOCK_FRIDGE_MAX_C", "8.0")
+STOCK_EXPIRY_WARNING_DAYS = env_int("STOCK_EXPIRY_WARNING_DAYS", 30, minimum=1)
+STOCK_MULTI_DOSE_BEYOND_USE_DAYS = env_int("STOCK_MULTI_DOSE_BEYOND_USE_DAYS", 28, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
