@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -44,6 +45,15 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
     if value < minimum:
         raise ImproperlyConfigured(f"{name}={raw!r}: must be at least {minimum}")
     return value
+
+
+def env_decimal(name: str, default: str) -> str:
+    raw = os.environ.get(name) or default
+    try:
+        Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected a number") from None
+    return raw
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -231,8 +241,8 @@ PATIENTS_PAGE_SIZE = env_int("PATIENTS_PAGE_SIZE", 25, minimum=5)
 # is 2-8 C as in the products' storage instructions; a reading outside quarantines the
 # fridge's lots. Opened multi-dose vials: 28 days after first puncture unless the
 # product says otherwise (USP 797, clinical reference section 9.5).
-STOCK_FRIDGE_MIN_C = env_str("STOCK_FRIDGE_MIN_C", "2.0")
-STOCK_FRIDGE_MAX_C = env_str("STOCK_FRIDGE_MAX_C", "8.0")
+STOCK_FRIDGE_MIN_C = env_decimal("STOCK_FRIDGE_MIN_C", "2.0")
+STOCK_FRIDGE_MAX_C = env_decimal("STOCK_FRIDGE_MAX_C", "8.0")
 STOCK_EXPIRY_WARNING_DAYS = env_int("STOCK_EXPIRY_WARNING_DAYS", 30, minimum=1)
 STOCK_MULTI_DOSE_BEYOND_USE_DAYS = env_int("STOCK_MULTI_DOSE_BEYOND_USE_DAYS", 28, minimum=1)
 

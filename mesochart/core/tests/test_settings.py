@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from mesochart.settings import database_from_url, env_bool, env_int
+from mesochart.settings import database_from_url, env_bool, env_decimal, env_int
 
 
 def test_postgres_url_becomes_a_django_database(monkeypatch):
@@ -36,6 +36,9 @@ def test_env_helpers_fail_loudly_on_bad_values(monkeypatch):
     monkeypatch.setenv("X_INT", "0")
     with pytest.raises(ImproperlyConfigured, match="at least 1"):
         env_int("X_INT", 5, minimum=1)
+    monkeypatch.setenv("X_DEC", "cold")
+    with pytest.raises(ImproperlyConfigured, match="X_DEC"):
+        env_decimal("X_DEC", "2.0")
     monkeypatch.setenv("X_BOOL", "yes")
     assert env_bool("X_BOOL", False) is True
 
