@@ -11,10 +11,6 @@
     var drawing = false;
     var drawn = false;
     var last = null;
-    canvas.style.touchAction = "none";
-    canvas.style.border = "1px solid #888";
-    canvas.style.background = "#fff";
-    canvas.style.maxWidth = "100%";
     ctx.lineWidth = 2.5;
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
@@ -60,6 +56,17 @@
       drawn = false;
       input.value = "";
     });
+    // Show the pad or the scan upload, whichever the chosen method needs.
+    var scanBox = form.querySelector("[data-scan]");
+    var methods = form.querySelectorAll("input[name=method]");
+    function showMethod() {
+      var checked = form.querySelector("input[name=method]:checked");
+      var paper = checked && checked.value === "paper_scan";
+      pad.hidden = paper;
+      if (scanBox) scanBox.hidden = !paper;
+    }
+    methods.forEach(function (radio) { radio.addEventListener("change", showMethod); });
+    showMethod();
     form.addEventListener("submit", function () {
       if (drawn) input.value = canvas.toDataURL("image/png");
     });
