@@ -27,17 +27,27 @@ def test_demo_loads_two_clinics_every_role_and_40_patients_once(capsys):
     assert verify_chain().ok
 
 
-def test_demo_has_stock_and_sterility_and_running_it_again_adds_nothing():
+def test_demo_has_stock_sterility_and_consents_and_running_it_again_adds_nothing():
     from mesochart.audit.models import AuditEvent
+    from mesochart.care.models import SignedConsent
     from mesochart.sterility.models import Pack
     from mesochart.stock.models import Lot, StockMovement
 
     call_command("demo")
-    counts = (Lot.objects.count(), StockMovement.objects.count(), Pack.objects.count())
+
+    def counts():
+        return (
+            Lot.objects.count(),
+            StockMovement.objects.count(),
+            Pack.objects.count(),
+            SignedConsent.objects.count(),
+        )
+
+    before = counts()
     events = AuditEvent.objects.count()
     call_command("demo")
-    assert counts == (Lot.objects.count(), StockMovement.objects.count(), Pack.objects.count())
-    assert all(n > 0 for n in counts)
+    assert counts() == before
+    assert all(n > 0 for n in before)
     assert AuditEvent.objects.count() == events
 
 
