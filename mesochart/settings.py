@@ -229,7 +229,7 @@ STATIC_ROOT = os.environ.get("STATIC_ROOT") or None
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 # Photos and uploads: private, outside every static folder, never served by
-# URL; later issues stream them through the access gate only.
+# URL; views stream them through the access gate only (e.g. signed consents).
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "private-media"))).resolve()
 MEDIA_URL = ""
 FILE_UPLOAD_PERMISSIONS = 0o600

@@ -50,7 +50,7 @@ def test_expiry_day_00_means_last_day_of_month():
 
 
 def test_wrong_gtin_check_digit_is_refused_naming_ai_01():
-    # The digits of the brief's example string; its check digit should be 0, not 4.
+    # A commonly pasted example string whose check digit is wrong: it should be 0, not 4.
     with pytest.raises(GS1Error, match=r"AI \(01\).*check digit") as info:
         parse("]d2010761234567890417270630105ABC123\x1d21XYZ")
     assert info.value.ai == "01"
