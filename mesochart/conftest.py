@@ -28,6 +28,12 @@ def _fast_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _private_media(settings: Any, tmp_path: Any) -> None:
+    """Uploads and signatures of a test go to its own temporary folder, never var/."""
+    settings.MEDIA_ROOT = tmp_path / "private-media"
+
+
 def make_user(username: str, clinic: Clinic, role: str) -> User:
     user = User.objects.create_user(
         username=username, password=PASSWORD, first_name=username.title()

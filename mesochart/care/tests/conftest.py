@@ -7,11 +7,6 @@ import pytest
 from mesochart.care import services
 
 
-@pytest.fixture(autouse=True)
-def _private_media(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path / "private-media"
-
-
 @pytest.fixture
 def templates(clinic: Any, staff: Any) -> dict[str, Any]:
     return {t.kind: t for t in services.ensure_default_templates(clinic, staff["manager"])}
