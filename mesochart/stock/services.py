@@ -267,8 +267,17 @@ def do_receive_lot(
         )
     if gtin and not valid_gtin(gtin):
         raise InvalidInput(f"{gtin} is not a valid GTIN (check digit).", field="gtin")
+    known = product_for_gtin(clinic, gtin) if gtin else None
+    if known is not None and known != product:
+        raise InvalidInput(
+            f"GTIN {gtin} is {known} at this clinic, not {product}: check the pack.",
+            field="product",
+        )
     try:
         with transaction.atomic():
+            if gtin and known is None:
+                # Learn the pack: the next scan of this GTIN fills the product.
+                do_map_gtin(actor, clinic, gtin, product)
             lot = Lot.objects.create(
                 organisation_id=clinic.organisation_id,
                 clinic=clinic,

@@ -283,3 +283,16 @@ def test_ledger_is_append_only_on_hand_is_the_sum(lot, manager, clinic, patient)
     services.do_administer(manager, clinic, lot, patient, Decimal("3"), "neck")
     total = sum(StockMovement.objects.filter(lot=lot).values_list("quantity", flat=True))
     assert total == on_hand(lot) == lot.on_hand_now() == Decimal("7")
+
+
+def test_receiving_with_a_gtin_teaches_the_clinic_which_product_it_is(make_lot, clinic):
+    make_lot(product="ha-skin-booster", gtin="04012345678901", lot_number="G1")
+    assert services.product_for_gtin(clinic, "04012345678901") == "ha-skin-booster"
+
+
+def test_a_gtin_known_as_another_product_is_refused(make_lot):
+    make_lot(product="ha-skin-booster", gtin="04012345678901", lot_number="G1")
+    with pytest.raises(InvalidInput) as info:
+        make_lot(product="dca-10mg-ml", gtin="04012345678901", lot_number="G2")
+    assert info.value.field == "product"
+    assert "is ha-skin-booster" in info.value.message
