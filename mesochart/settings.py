@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "mesochart.sterility",
     "mesochart.recall",
     "mesochart.care",
+    "mesochart.outcomes",
     "mesochart.core",
 ]
 

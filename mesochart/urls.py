@@ -9,6 +9,7 @@ urlpatterns = [
     path("sterility/", include("mesochart.sterility.urls")),
     path("recall/", include("mesochart.recall.urls")),
     path("care/", include("mesochart.care.urls")),
+    path("outcomes/", include("mesochart.outcomes.urls")),
 ]
 
 handler403 = "mesochart.core.errors.forbidden"

@@ -53,6 +53,11 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         "See signed consents, their text, signature and PDF",
         frozenset({P, M, A, MG, AU}),
     ),
+    "photo.view": (
+        "See clinical photos, their analysis and comparisons",
+        frozenset({P, M, A, MG, AU}),
+    ),
+    "photo.take": ("Take or upload clinical photos", frozenset({P, M, A})),
 }
 
 
