@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.services import record
-from mesochart.core.http import ClinicRequest
+from mesochart.core.http import ClinicRequest, private_file_response
 from mesochart.errors import DomainError
 from mesochart.patients.access import patient_for
 
@@ -191,25 +191,10 @@ def consent_detail(request: ClinicRequest, consent_id: uuid.UUID) -> HttpRespons
     return render(request, "care/consent_detail.html", context)
 
 
-def _private_file(
-    field: object, content_type: str, filename: str, *, attachment: bool
-) -> FileResponse:
-    if not field:
-        raise Http404("No such file")
-    response = FileResponse(
-        field.open("rb"),  # type: ignore[attr-defined]
-        content_type=content_type,
-        as_attachment=attachment,
-        filename=filename,
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 @login_required
 def consent_signature(request: ClinicRequest, consent_id: uuid.UUID) -> FileResponse:
     consent = consent_for(request, consent_id, "consent.view")
-    return _private_file(consent.signature, "image/png", "signature.png", attachment=False)
+    return private_file_response(consent.signature, "image/png", "signature.png", attachment=False)
 
 
 @login_required
@@ -217,7 +202,7 @@ def consent_scan(request: ClinicRequest, consent_id: uuid.UUID) -> FileResponse:
     consent = consent_for(request, consent_id, "consent.view")
     ext = consent.scan.name.rsplit(".", 1)[-1] if consent.scan else "bin"
     record("consent.scan_download", actor=request.user, clinic=request.clinic, obj=consent)
-    return _private_file(
+    return private_file_response(
         consent.scan, consent.scan_content_type, f"consent-scan.{ext}", attachment=True
     )
 
@@ -227,7 +212,7 @@ def consent_pdf(request: ClinicRequest, consent_id: uuid.UUID) -> FileResponse:
     consent = consent_for(request, consent_id, "consent.view")
     name = f"consent-{consent.patient.mrn}-{consent.kind}-{consent.signed_at:%Y%m%d}.pdf"
     record("consent.pdf_download", actor=request.user, clinic=request.clinic, obj=consent)
-    return _private_file(consent.pdf, "application/pdf", name, attachment=True)
+    return private_file_response(consent.pdf, "application/pdf", name, attachment=True)
 
 
 @require_POST

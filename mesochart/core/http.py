@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from typing import Any
+
+from django.http import FileResponse, Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
 from mesochart.accounts.models import Clinic, Membership, User
@@ -17,3 +19,17 @@ class ClinicRequest(HttpRequest):
     clinic: Clinic
     memberships: list[Membership]
     request_id: str
+
+
+def private_file_response(
+    field: Any, content_type: str, filename: str, *, attachment: bool = False
+) -> FileResponse:
+    """Stream a private upload (a FileField value) to a caller the view has already
+    passed through its access gate; never cached by the browser or a proxy."""
+    if not field:
+        raise Http404("No such file")
+    response = FileResponse(
+        field.open("rb"), content_type=content_type, as_attachment=attachment, filename=filename
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -5,12 +5,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 
 from mesochart.accounts.models import Role
 from mesochart.audit.services import record
-from mesochart.core.http import ClinicRequest
+from mesochart.core.http import ClinicRequest, private_file_response
 from mesochart.errors import DomainError, InvalidInput
 from mesochart.imaging.analysis import DELTA_KEYS
 from mesochart.imaging.face import ZONE_NAMES
@@ -22,16 +22,6 @@ from .forms import UploadForm
 from .models import ORIGINAL_TYPES, Photo, PhotoView
 
 ORIGINAL_ROLES = {Role.PRESCRIBER, Role.MANAGER}
-
-
-def _private_file(field: Any, content_type: str, filename: str) -> FileResponse:
-    if not field:
-        raise Http404("No such file")
-    response = FileResponse(
-        field.open("rb"), content_type=content_type, as_attachment=False, filename=filename
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
 
 
 def _zone_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
@@ -125,7 +115,7 @@ def compare(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
 @login_required
 def image(request: ClinicRequest, photo_id: uuid.UUID) -> FileResponse:
     photo = photo_for(request, photo_id, "photo.view")
-    return _private_file(photo.derived, "image/jpeg", f"photo-{photo.view}.jpg")
+    return private_file_response(photo.derived, "image/jpeg", f"photo-{photo.view}.jpg")
 
 
 @login_required
@@ -141,4 +131,4 @@ def original(request: ClinicRequest, photo_id: uuid.UUID) -> FileResponse:
         obj=photo.patient,
         details={"photo": str(photo.pk)},
     )
-    return _private_file(photo.original, photo.content_type, f"photo-original.{ext}")
+    return private_file_response(photo.original, photo.content_type, f"photo-original.{ext}")
