@@ -53,6 +53,18 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         "See signed consents, their text, signature and PDF",
         frozenset({P, M, A, MG, AU}),
     ),
+    "session.view": (
+        "See treatment plans, sessions, charts and follow-ups",
+        frozenset({P, M, A, MG, AU}),
+    ),
+    "session.chart": ("Start a session and chart points, lots, packs", frozenset({P, M, A})),
+    "session.sign": ("Sign a session (consumes stock and packs)", frozenset({P, M})),
+    "session.cosign": ("Co-sign a prescription-only session", frozenset({P})),
+    "session.override": ("Override a warning with a clinical reason", frozenset({P})),
+    "session.addendum": ("Add an addendum to a signed session", frozenset({P, M, A})),
+    "plan.manage": ("Create and close treatment plans", frozenset({P, M})),
+    "followup.view": ("See follow-ups due", frozenset({P, M, A, R, MG, AU})),
+    "followup.manage": ("Mark follow-ups done", frozenset({P, M, A, R})),
     "photo.view": (
         "See clinical photos, their analysis and comparisons",
         frozenset({P, M, A, MG, AU}),

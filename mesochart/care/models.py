@@ -157,3 +157,330 @@ class SignedConsent(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+# --- treatment plans and sessions ---------------------------------------------------
+
+
+class PlanStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    STOPPED = "stopped", "Stopped"
+
+
+class TreatmentPlan(models.Model):
+    """A course of one protocol for one patient; its schedule comes from ``plan_course``
+    over the patient's signed sessions (computed, never stored)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="plans")
+    protocol = models.CharField(max_length=60)
+    goals = models.TextField(blank=True)
+    start = models.DateField()
+    status = models.CharField(max_length=12, choices=PlanStatus.choices, default=PlanStatus.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-start"]
+        indexes = [models.Index(fields=["patient", "status"], name="plan_patient_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.protocol} from {self.start:%Y-%m-%d}"
+
+
+class SessionStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in_progress", "In progress"
+    SIGNED = "signed", "Signed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# Allowed transitions (data; ``services.set_session_status`` checks them).
+SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    SessionStatus.PLANNED: frozenset({SessionStatus.IN_PROGRESS, SessionStatus.CANCELLED}),
+    SessionStatus.IN_PROGRESS: frozenset({SessionStatus.SIGNED, SessionStatus.CANCELLED}),
+    SessionStatus.SIGNED: frozenset(),
+    SessionStatus.CANCELLED: frozenset(),
+}
+
+
+class TreatmentSession(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="sessions")
+    plan = models.ForeignKey(
+        TreatmentPlan, null=True, blank=True, on_delete=models.PROTECT, related_name="sessions"
+    )
+    protocol = models.CharField(max_length=60)
+    scheduled_for = models.DateField()
+    status = models.CharField(
+        max_length=12, choices=SessionStatus.choices, default=SessionStatus.PLANNED
+    )
+    notes = models.TextField(blank=True)
+    # The charting "brush": defaults each new point takes (product lot, volume, depth...).
+    brush = models.JSONField(default=dict, blank=True)
+    # Screening of the medical profile at the start (engine ``screen`` result + versions).
+    screening = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set at signing: the engine input and result the signature was given against.
+    signed_at = models.DateTimeField(null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    check_input = models.JSONField(default=dict, blank=True)
+    check_result = models.JSONField(default=dict, blank=True)
+    cosign_required = models.BooleanField(default=False)
+    cosigned_at = models.DateTimeField(null=True, blank=True)
+    cosigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cancelled_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-scheduled_for", "-created_at"]
+        indexes = [
+            models.Index(fields=["patient", "status", "scheduled_for"], name="session_patient_idx"),
+            models.Index(fields=["clinic", "scheduled_for"], name="session_clinic_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.protocol} on {self.scheduled_for:%Y-%m-%d}"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in (SessionStatus.PLANNED, SessionStatus.IN_PROGRESS)
+
+    @property
+    def awaiting_cosign(self) -> bool:
+        return (
+            self.status == SessionStatus.SIGNED and self.cosign_required and not self.cosigned_at
+        )
+
+
+class EntryKind(models.TextChoices):
+    INJECTION = "injection", "Injection"
+    MICRONEEDLING = "microneedling", "Microneedling"
+    ENERGY = "energy", "Energy device"
+    NEEDLE_FREE = "needle_free", "Needle-free delivery"
+
+
+class Endpoint(models.TextChoices):
+    ERYTHEMA = "erythema", "Erythema"
+    PINPOINT_BLEEDING = "pinpoint_bleeding", "Pinpoint bleeding"
+
+
+class ChartEntry(models.Model):
+    """One charted point (``x``/``y`` set, ``points`` = 1) or one zone entry (no coordinates,
+    ``points`` >= 1). Volumes are per point, as in the check-session contract."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=14, choices=EntryKind.choices, default=EntryKind.INJECTION)
+    zone = models.CharField(max_length=40)
+    view = models.CharField(max_length=20, blank=True)
+    x = models.FloatField(null=True, blank=True)
+    y = models.FloatField(null=True, blank=True)
+    technique = models.CharField(max_length=40, blank=True)
+    product = models.CharField(max_length=64, blank=True)
+    lot = models.ForeignKey(
+        "stock.Lot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    preparation = models.ForeignKey(
+        "stock.MixturePreparation",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    points = models.PositiveIntegerField(default=1)
+    volume_ml = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    depth_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    needle_gauge = models.PositiveSmallIntegerField(null=True, blank=True)
+    needle_length_mm = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    angle_deg = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Microneedling.
+    device = models.CharField(max_length=40, blank=True)
+    passes = models.PositiveSmallIntegerField(null=True, blank=True)
+    endpoint = models.CharField(max_length=20, choices=Endpoint.choices, blank=True)
+    device_lot = models.CharField(max_length=40, blank=True)
+    topical_lot = models.ForeignKey(
+        "stock.Lot", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Energy devices (fractional laser, RF).
+    energy = models.CharField(max_length=60, blank=True, help_text="e.g. 20 mJ, 40 W")
+    test_spot = models.BooleanField(default=False)
+    note = models.CharField(max_length=200, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["position", "created_at"]
+        indexes = [models.Index(fields=["session", "position"], name="entry_session_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.product}"
+
+    @property
+    def total_ml(self) -> Any:
+        return None if self.volume_ml is None else self.volume_ml * self.points
+
+
+class SessionSupply(models.Model):
+    """Vials or syringes of a lot used in a session (lots counted in containers, not mL)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE, related_name="supplies")
+    lot = models.ForeignKey("stock.Lot", on_delete=models.PROTECT, related_name="+")
+    quantity = models.DecimalField(max_digits=8, decimal_places=2, default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "lot"], name="supply_unique_lot")
+        ]
+
+
+class SessionPack(models.Model):
+    """An instrument pack opened for the session (consumed through sterility at signing)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE, related_name="packs")
+    pack = models.ForeignKey("sterility.Pack", on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "pack"], name="session_pack_unique")
+        ]
+
+
+class SessionItem(models.Model):
+    """A sterile single-use item (needle, roller, cannula) used in the session."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE, related_name="items")
+    item_lot = models.ForeignKey(
+        "sterility.SterileItemLot", on_delete=models.PROTECT, related_name="+"
+    )
+    serial = models.CharField(max_length=40, blank=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+
+class SessionOverride(models.Model):
+    """A prescriber's decision to proceed despite a finding (``code`` at ``where``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(
+        TreatmentSession, on_delete=models.CASCADE, related_name="overrides"
+    )
+    code = models.CharField(max_length=60)
+    where = models.CharField(max_length=120)
+    severity = models.CharField(max_length=8)
+    message = models.TextField()
+    reason = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "code", "where"], name="session_override_unique"
+            )
+        ]
+
+
+class SessionAddendum(models.Model):
+    """Text added to a signed session; the signed record itself never changes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(
+        TreatmentSession, on_delete=models.PROTECT, related_name="addenda"
+    )
+    text = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableError("An addendum never changes: add another one")
+        super().save(*args, **kwargs)
+
+
+class FollowUpKind(models.TextChoices):
+    EARLY_CHECK = "early_check", "Early result check"
+    NEXT_SESSION = "next_session", "Next session due"
+    FIRST_ASSESSMENT = "first_assessment", "First result assessment"
+    FINAL_ASSESSMENT = "final_assessment", "Final result assessment"
+    INFECTION_SURVEILLANCE = "infection_surveillance", "Infection surveillance window"
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class FollowUp(models.Model):
+    """Something to do for a patient by ``due`` (``window_end`` for surveillance windows)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="follow_ups")
+    session = models.ForeignKey(
+        TreatmentSession, on_delete=models.PROTECT, related_name="follow_ups"
+    )
+    kind = models.CharField(max_length=30, choices=FollowUpKind.choices)
+    due = models.DateField()
+    window_end = models.DateField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    evidence = models.CharField(max_length=2, blank=True)
+    source = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=12, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["due", "kind"]
+        indexes = [
+            models.Index(fields=["clinic", "status", "due"], name="followup_clinic_due_idx"),
+            models.Index(fields=["patient", "due"], name="followup_patient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.due:%Y-%m-%d}"
