@@ -1,8 +1,12 @@
-"""Injection maps: the zone a click resolves to and the SVG the server draws (docs/maps.md)."""
+"""Injection maps: the zone a click resolves to, the SVG the server draws, and the
+browser script that turns clicks and drags into events (docs/maps.md)."""
 
 from __future__ import annotations
 
+import json
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +15,7 @@ from mesochart.care.maps import MapPoint, render_svg, views_for_zones, zone_at, 
 from mesochart.protocols import load_library
 
 SVG = "{http://www.w3.org/2000/svg}"
+STATIC = Path(maps.__file__).resolve().parent.parent / "static" / "care"
 ALL = [(view, zone) for view in maps.VIEWS for zone in maps.load_map(view).zone_codes]
 
 
@@ -325,3 +330,87 @@ def test_highlighted_zones_and_static_maps():
 def test_points_outside_the_box_are_refused():
     with pytest.raises(ValueError, match=r"^y must be between 0 and 1$"):
         render_svg("face", [{"id": "p", "x": 0.5, "y": 1.2}])
+
+
+# --- the browser script ---------------------------------------------------------------
+
+
+def test_script_names_every_event_and_makes_no_network_calls():
+    script = (STATIC / "facemap.js").read_text()
+    for name in ("facemap:add", "facemap:move", "facemap:select", "facemap:delete"):
+        assert f'"{name}"' in script, name
+    assert "htmx:afterSwap" in script and "htmx:load" in script
+    assert not re.search(r"\b(fetch|XMLHttpRequest|sendBeacon|htmx\.ajax)\b", script)
+    assert "pt-blocked" in (STATIC / "facemap.css").read_text()
+
+
+def page_with_map(page, view: str, points=()) -> None:
+    html = (
+        "<!doctype html><html><head><style>"
+        + (STATIC / "facemap.css").read_text()
+        + "</style></head><body style='margin:0'><div style='width:400px'>"
+        + render_svg(view, list(points))
+        + "</div><script>window.events = [];"
+        + "for (const n of ['add', 'move', 'select', 'delete']) {"
+        + "  document.addEventListener('facemap:' + n,"
+        + "    e => window.events.push([e.type, e.detail]));}"
+        + "</script><script>"
+        + (STATIC / "facemap.js").read_text()
+        + "</script></body></html>"
+    )
+    page.set_content(html)
+
+
+def at(page, x: float, y: float) -> tuple[float, float]:
+    box = page.locator("svg.facemap").bounding_box()
+    return box["x"] + x * box["width"], box["y"] + y * box["height"]
+
+
+@pytest.mark.browser
+def test_browser_click_dispatches_add_with_normalised_coordinates(page):
+    page_with_map(page, "face")
+    x, y = zone_centroid("face", "cheek_left")
+    page.mouse.click(*at(page, x, y))
+    events = page.evaluate("window.events")
+    assert len(events) == 1
+    name, detail = events[0]
+    assert name == "facemap:add"
+    assert detail["view"] == "face" and detail["zone"] == "cheek_left"
+    assert detail["x"] == pytest.approx(x, abs=0.003) and detail["y"] == pytest.approx(y, abs=0.003)
+    assert zone_at("face", detail["x"], detail["y"]) == "cheek_left"  # server agrees
+
+
+@pytest.mark.browser
+def test_browser_drag_moves_a_point_and_click_selects_it_then_delete(page):
+    start = zone_centroid("face", "forehead")
+    page_with_map(page, "face", [{"id": "p7", "x": start[0], "y": start[1], "number": 1}])
+    page.mouse.move(*at(page, *start))
+    page.mouse.down()
+    target = zone_centroid("face", "chin")
+    page.mouse.move(*at(page, *target), steps=8)
+    page.mouse.up()
+    events = page.evaluate("window.events")
+    assert [e[0] for e in events] == ["facemap:move"]
+    detail = events[0][1]
+    assert detail["pointId"] == "p7" and detail["zone"] == "chin" and detail["view"] == "face"
+    assert zone_at("face", detail["x"], detail["y"]) == "chin"
+    cy = float(page.get_attribute("circle.pt", "cy"))
+    assert cy == pytest.approx(target[1] * 520, abs=2)
+
+    page.mouse.click(*at(page, *target))  # a click without drag selects
+    page.keyboard.press("Delete")
+    events = page.evaluate("window.events")
+    assert [e[0] for e in events][1:] == ["facemap:select", "facemap:delete"]
+    assert events[1][1] == {"pointId": "p7"} and events[2][1] == {"pointId": "p7"}
+    assert page.get_attribute("circle.pt", "class") == "pt is-selected"
+
+
+@pytest.mark.browser
+def test_browser_keyboard_reaches_points(page):
+    page_with_map(page, "body_back", [{"id": "k1", "x": 0.4, "y": 0.5}])
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Backspace")
+    events = page.evaluate("window.events")
+    assert [e[0] for e in events] == ["facemap:select", "facemap:delete"]
+    assert json.dumps(events[1][1]) == '{"pointId": "k1"}'
