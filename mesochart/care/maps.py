@@ -32,7 +32,7 @@ VIEWS: tuple[str, ...] = ("face", "scalp", "body_front", "body_back")
 """Every map view, in the stable order :func:`views_for_zones` answers in."""
 OUTLINE_KINDS = ("silhouette", "line", "detail", "soft", "guide", "fill", "hair")
 MARK_KINDS = ("side", "caption", "region")
-POINT_RADIUS = 0.014
+POINT_RADIUS = 0.008
 """Point radius as a fraction of the view's width."""
 
 Point = tuple[float, float]

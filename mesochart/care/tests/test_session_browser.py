@@ -22,7 +22,10 @@ from .factories import pdf_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SPACING = 0.022  # normalised: well over a point's diameter on a 700 px wide map
+# Grid steps (normalised): more than a point's diameter (2 x maps.POINT_RADIUS of the width)
+# across, and the same in height units down, so no click lands on an earlier point.
+STEP_X = 2.2 * maps.POINT_RADIUS
+STEP_Y = STEP_X * maps.load_map("face").width / maps.load_map("face").height
 
 
 def submental_grid(n: int) -> list[tuple[float, float]]:
@@ -34,7 +37,7 @@ def submental_grid(n: int) -> list[tuple[float, float]]:
             for dx in range(-ring, ring + 1):
                 if max(abs(dx), abs(dy)) != ring:
                     continue
-                x, y = round(x0 + dx * SPACING, 4), round(y0 + dy * SPACING / 2, 4)
+                x, y = round(x0 + dx * STEP_X, 4), round(y0 + dy * STEP_Y, 4)
                 if 0 <= x <= 1 and 0 <= y <= 1 and maps.zone_at("face", x, y) == "submental":
                     found.append((x, y))
                     if len(found) == n:
@@ -63,6 +66,7 @@ def sign_in(page: Any, live_server: Any, username: str) -> None:
 
 def click_map(page: Any, x: float, y: float, expected_points: int) -> None:
     svg = page.locator("svg.facemap").first
+    svg.evaluate("el => el.scrollIntoView({block: 'start'})")  # the whole map on screen
     box = svg.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
@@ -74,7 +78,7 @@ def test_practitioner_charts_and_signs_a_submental_dca_session(
 ) -> None:
     load_demo()
     patient = demo_patient_for_dca()
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.set_viewport_size({"width": 1400, "height": 1200})
     sign_in(page, live_server, "practitioner")
 
     page.goto(f"{live_server.url}/patients/?q={patient.family_name}")
