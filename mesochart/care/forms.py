@@ -65,7 +65,9 @@ def session_protocol_choices() -> list[tuple[str, str]]:
 
 class PlanForm(forms.Form):
     protocol = forms.ChoiceField(choices=())
-    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Course start")
+    start = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Course start"
+    )
     goals = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
@@ -89,7 +91,9 @@ class ClosePlanForm(forms.Form):
 
 class NewSessionForm(forms.Form):
     protocol = forms.ChoiceField(choices=())
-    scheduled_for = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Date")
+    scheduled_for = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), label="Date"
+    )
     start_now = forms.BooleanField(
         required=False, label="Start now (screens the medical profile and opens the chart)"
     )

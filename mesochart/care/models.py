@@ -245,6 +245,8 @@ class TreatmentSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     cancelled_reason = models.TextField(blank=True)
+    # Mixtures drawn up at the chair for this session (components consumed when prepared).
+    preparations = models.ManyToManyField("stock.MixturePreparation", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

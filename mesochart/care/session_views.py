@@ -191,11 +191,24 @@ def _workspace(
         for v in views
     ]
     lots = []
+    mixtures = []
     if editable:
         codes = list(proto.products)
         for code in codes:
             for lot in stock.fefo_lots(request.clinic, code):
                 lots.append(lot)
+        for code in proto.mixtures:
+            recipe = library.mixtures[code]
+            mixtures.append(
+                {
+                    "code": code,
+                    "name": recipe.name,
+                    "components": [
+                        {"product": c, "lots": stock.fefo_lots(request.clinic, c)}
+                        for c in recipe.components
+                    ],
+                }
+            )
     return {
         "session": session,
         "patient": session.patient,
@@ -208,6 +221,8 @@ def _workspace(
         "verdict": check.verdict if check else session.check_result.get("verdict"),
         "maps": svgs,
         "lots": lots,
+        "mixtures": mixtures,
+        "preparations": list(session.preparations.all()),
         "techniques": [library.techniques[t] for t in proto.techniques],
         "devices": sorted(
             {d for t in proto.techniques for d in library.techniques[t].device_codes}
@@ -354,6 +369,28 @@ def supply_set(request: ClinicRequest, session_id: uuid.UUID, lot_id: uuid.UUID)
     session = session_for(request, session_id, "session.chart")
     try:
         sessions.do_set_supply(request.user, session, lot_id, request.POST.get("quantity"))
+    except DomainError as exc:
+        return _chart_response(request, session, exc)
+    return _chart_response(request, session)
+
+
+@require_POST
+@login_required
+def mixture_prepare(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = session_for(request, session_id, "session.chart")
+    lots = request.POST.getlist("component_lot")
+    quantities = request.POST.getlist("component_quantity")
+    try:
+        if not any(lots) or len(lots) != len(quantities):
+            raise InvalidInput(
+                "Choose a lot and a quantity for each component.", field="components"
+            )
+        sessions.do_prepare_mixture(
+            request.user,
+            session,
+            request.POST.get("mixture", ""),
+            dict(zip(lots, quantities, strict=True)),
+        )
     except DomainError as exc:
         return _chart_response(request, session, exc)
     return _chart_response(request, session)

@@ -405,8 +405,12 @@ def clean_brush(
             if not lo_i <= number <= hi_i:
                 raise InvalidInput(f"The {label} must be between {lo_i} and {hi_i}.", field=name)
             brush[name] = number
+    values = {name: str(data.get(name) or "").strip() for name in ("lot", "topical_lot")}
+    values["preparation"] = str(data.get("preparation") or "").strip()
+    if values["lot"].startswith("prep:"):  # the lot list also offers the session's mixtures
+        values["preparation"], values["lot"] = values["lot"][5:], ""
     for name in ("lot", "topical_lot", "preparation"):
-        raw = str(data.get(name) or "").strip()
+        raw = values[name]
         if raw:
             try:
                 brush[name] = str(uuid.UUID(raw))
@@ -663,6 +667,41 @@ def do_set_supply(
             details={"lot": str(lot_id), "quantity": str(supply.quantity)},
         )
     return supply
+
+
+def do_prepare_mixture(
+    actor: User, session: TreatmentSession, mixture: str, components: Mapping[str, Any]
+) -> MixturePreparation:
+    """Draw up a library mixture at the chair for this session: ``components`` maps each
+    component lot id to the quantity taken (in the lot's unit). The lots are consumed now
+    (stock's ``do_prepare_mixture``); the next points use the mixture."""
+    library = library_for(session.clinic)
+    if mixture not in library.protocols[session.protocol].mixtures:
+        raise InvalidInput("This protocol has no such mixture.", field="mixture")
+    parts = []
+    for lot_id, raw in components.items():
+        lot = lot_of(session, lot_id, "components")
+        try:
+            quantity = Decimal(str(raw).strip().replace(",", "."))
+        except (InvalidOperation, ValueError):
+            raise InvalidInput("Each quantity must be a number.", field="components") from None
+        parts.append((lot, quantity))
+    with transaction.atomic():
+        session = _locked(session)
+        _editable(session)
+        prep = stock.do_prepare_mixture(actor, session.clinic, mixture, parts)
+        session.preparations.add(prep)
+        session.brush = {**session.brush, "preparation": str(prep.pk)}
+        session.brush.pop("lot", None)
+        session.save(update_fields=["brush"])
+        record(
+            "session.mixture",
+            actor=actor,
+            clinic=session.clinic,
+            obj=session,
+            details={"preparation": str(prep.pk), "mixture": mixture},
+        )
+    return prep
 
 
 # --- packs and single-use items ---------------------------------------------------------

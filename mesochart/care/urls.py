@@ -32,6 +32,7 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/points/", sv.point_add, name="point_add"),
     path("sessions/<uuid:session_id>/entries/", sv.entry_add, name="entry_add"),
     path("sessions/<uuid:session_id>/supplies/<uuid:lot_id>/", sv.supply_set, name="supply_set"),
+    path("sessions/<uuid:session_id>/mixtures/", sv.mixture_prepare, name="mixture_prepare"),
     path("sessions/<uuid:session_id>/packs/", sv.pack_add, name="pack_add"),
     path("sessions/<uuid:session_id>/items/", sv.item_add, name="item_add"),
     path("sessions/<uuid:session_id>/override/", sv.session_override, name="session_override"),

@@ -530,3 +530,52 @@ def test_plan_schedule_counts_signed_sessions(
     assert TreatmentPlan.objects.get(pk=plan.pk).status == "completed"
     with pytest.raises(InvalidInput):
         sessions.do_close_plan(staff["prescriber"], plan, "stopped", "")
+
+
+def test_a_mixture_prepared_at_the_chair_is_charted_and_traced_to_its_lots(
+    clinic: Any, staff: Any, templates: Any
+) -> None:
+    patient = create_patient(clinic, staff["practitioner"], profile={})
+    sign(clinic, staff["practitioner"], patient)
+    vitamins = receive(clinic, staff["manager"], product="ha-nonxl-vitamins", lot_number="HV-2")
+    lido = receive(clinic, staff["manager"], product="ha-nonxl-lidocaine", lot_number="HL-2")
+    session = started(clinic, staff["practitioner"], patient, "skin-revitalisation")
+    with pytest.raises(InvalidInput) as exc:
+        sessions.do_prepare_mixture(
+            staff["practitioner"], session, "revitalisation-lidocaine-mix", {str(vitamins.pk): "1"}
+        )
+    assert exc.value.field == "components"
+    prep = sessions.do_prepare_mixture(
+        staff["practitioner"],
+        session,
+        "revitalisation-lidocaine-mix",
+        {str(vitamins.pk): "1.5", str(lido.pk): "1"},
+    )
+    assert vitamins.on_hand_now() == Decimal("18.50")
+    sessions.do_set_brush(
+        staff["practitioner"],
+        session,
+        {"kind": "injection", "technique": "papule", "lot": f"prep:{prep.pk}", "volume_ml": "0.05"},
+    )
+    add_points(staff["practitioner"], session, 4, zone="cheek_left")
+    entry = ChartEntry.objects.filter(session=session).first()
+    assert entry is not None and entry.preparation == prep
+    assert entry.product == "revitalisation-lidocaine-mix"
+    data = sessions.engine_input(session)
+    assert {c["lot"] for c in data["injections"][0]["components"]} == {"HV-2", "HL-2"}
+    check = sessions.run_check(session)
+    for f in check.blocking:
+        sessions.do_override(
+            staff["prescriber"],
+            session,
+            code=f["code"],
+            where=f["where"],
+            reason="Reviewed by the prescriber for this test",
+        )
+    sessions.do_sign_session(staff["practitioner"], member(staff["practitioner"]), session)
+    moves = StockMovement.objects.filter(session_ref=session.pk, preparation=prep)
+    assert moves.count() == 4
+    from mesochart.stock.recall import rows_for_lot
+
+    rows = rows_for_lot(clinic.organisation_id, "HV-2")
+    assert patient.mrn in {row.mrn for row in rows}
