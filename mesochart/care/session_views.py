@@ -44,7 +44,7 @@ from .forms import (
     OverrideForm,
     PlanForm,
 )
-from .models import SessionStatus, TreatmentSession
+from .models import EntryKind, SessionStatus, TreatmentSession
 from .services import consent_status
 
 
@@ -224,6 +224,11 @@ def _workspace(
         "mixtures": mixtures,
         "preparations": list(session.preparations.all()),
         "techniques": [library.techniques[t] for t in proto.techniques],
+        "kinds": [
+            (k.value, k.label)
+            for k in EntryKind
+            if any(library.techniques[t].kind == k.value for t in proto.techniques)
+        ],
         "devices": sorted(
             {d for t in proto.techniques for d in library.techniques[t].device_codes}
         ),

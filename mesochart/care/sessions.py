@@ -41,6 +41,7 @@ from mesochart.protocols import (
 from mesochart.protocols import InvalidInput as EngineInvalidInput
 from mesochart.sterility import services as sterility
 from mesochart.sterility.models import CycleStatus, Pack, PackStatus, SterileItemLot
+from mesochart.stock import gs1
 from mesochart.stock import services as stock
 from mesochart.stock.models import Lot, LotStatus, MixturePreparation, Unit
 
@@ -392,6 +393,11 @@ def clean_brush(
         raise InvalidInput(f"Unknown technique {technique!r}.", field="technique")
     if brush.get("endpoint") and brush["endpoint"] not in ("erythema", "pinpoint_bleeding"):
         raise InvalidInput("The endpoint is erythema or pinpoint bleeding.", field="endpoint")
+    if data.get("test_spot") in (True, "on", "true", "1"):
+        brush["test_spot"] = True
+    scanned = str(data.get("scan") or "").strip()
+    if scanned:
+        data = {**data, "lot": str(lot_from_scan(session, scanned).pk)}
     for name, (label, step, lo, hi) in BRUSH_DECIMALS.items():
         if str(data.get(name) or "").strip():
             brush[name] = _decimal(data[name], name, label, step, lo, hi)
@@ -424,6 +430,32 @@ def clean_brush(
         preparation_of(session, brush["preparation"])
         brush.pop("lot", None)
     return brush
+
+
+def lot_from_scan(session: TreatmentSession, scanned: str) -> Lot:
+    """The clinic's lot a scanned GS1 code (GTIN + lot, AIs 01 and 10) or a typed lot
+    number names; errors name the ``scan`` field."""
+    try:
+        parsed = gs1.parse(scanned)
+    except gs1.GS1Error:
+        parsed = None
+    lots = Lot.objects.filter(clinic_id=session.clinic_id)
+    if parsed is not None and parsed.lot:
+        lots = lots.filter(lot_number=parsed.lot)
+        product = stock.product_for_gtin(session.clinic, parsed.gtin) if parsed.gtin else None
+        if product:
+            lots = lots.filter(product=product)
+    else:
+        lots = lots.filter(lot_number__iexact=scanned)
+    found = list(lots[:2])
+    if len(found) != 1:
+        raise InvalidInput(
+            "No single lot in this clinic matches the scan; receive it in stock first."
+            if not found
+            else "Several products share this lot number: pick the lot from the list.",
+            field="scan",
+        )
+    return found[0]
 
 
 def lot_of(session: TreatmentSession, lot_id: str | uuid.UUID, name: str = "lot") -> Lot:
@@ -489,6 +521,7 @@ def _entry_from_brush(
             setattr(entry, name, int(brush[name]))
     for name in ("device", "device_lot", "endpoint", "energy"):
         setattr(entry, name, str(brush.get(name) or ""))
+    entry.test_spot = bool(brush.get("test_spot"))
     if brush.get("topical_lot"):
         entry.topical_lot = lot_of(session, brush["topical_lot"], "topical_lot")
     return entry

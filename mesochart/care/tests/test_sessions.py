@@ -579,3 +579,18 @@ def test_a_mixture_prepared_at_the_chair_is_charted_and_traced_to_its_lots(
 
     rows = rows_for_lot(clinic.organisation_id, "HV-2")
     assert patient.mrn in {row.mrn for row in rows}
+
+
+def test_the_lot_can_be_scanned_or_typed(clinic: Any, staff: Any, patient: Any, lot: Any) -> None:
+    session = started(clinic, staff["practitioner"], patient)
+    session = sessions.do_set_brush(staff["practitioner"], session, {"scan": "k1234"})
+    assert session.brush["lot"] == str(lot.pk)
+    gtin = "09506000134352"  # a valid GTIN-14 (check digit 2)
+    stock.do_map_gtin(staff["manager"], clinic, gtin, "dca-10mg-ml")
+    session = sessions.do_set_brush(
+        staff["practitioner"], session, {"scan": f"(01){gtin}(10)K1234"}
+    )
+    assert session.brush["lot"] == str(lot.pk)
+    with pytest.raises(InvalidInput) as exc:
+        sessions.do_set_brush(staff["practitioner"], session, {"scan": "NOPE-1"})
+    assert exc.value.field == "scan"
