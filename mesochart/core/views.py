@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from mesochart.core.http import ClinicRequest
+from mesochart.outcomes.services import dashboard_context
 from mesochart.patients.access import patients_visible_to
 
 
@@ -17,6 +18,7 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
         "patient_count": patients.count(),
         "recent_patients": list(patients.order_by("-updated_at")[:8]),
     }
+    context.update(dashboard_context(clinic, getattr(request, "membership", None)))
     return render(request, "core/dashboard.html", context)
 
 
