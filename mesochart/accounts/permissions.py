@@ -71,7 +71,7 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "photo.take": ("Take or upload clinical photos", frozenset({P, M, A})),
     "outcome.view": (
-        "See outcome scores, metric trends and adverse events of a patient",
+        "See a patient's outcome scores and the assessments due",
         frozenset({P, M, A, MG, AU}),
     ),
     "outcome.record": ("Record outcome scores (GAIS, submental scales)", frozenset({P, M, A})),
