@@ -87,3 +87,117 @@ def load_care_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) -> 
                 )
                 signed += 1
     return signed
+
+
+# --- demo treatment sessions -------------------------------------------------------------
+
+# (protocol, lot number, brush, zones and points per zone). Volumes and needles are
+# typical charting values for a demo, not recommendations; each session is checked by
+# the engine like any other and only signed when nothing stands in the way.
+DEMO_SESSIONS: list[tuple[str, str, dict[str, str], list[tuple[str, int]]]] = [
+    (
+        "skin-revitalisation",
+        "DEMO-NXV-118",
+        {
+            "technique": "papule",
+            "volume_ml": "0.02",
+            "depth_mm": "1.5",
+            "needle_gauge": "32",
+            "needle_length_mm": "4",
+        },
+        [("forehead", 6), ("cheek_left", 8), ("cheek_right", 8)],
+    ),
+    (
+        "skin-booster",
+        "DEMO-HSB-2407",
+        {
+            "technique": "microdroplet",
+            "volume_ml": "0.01",
+            "depth_mm": "1",
+            "needle_gauge": "30",
+            "needle_length_mm": "4",
+        },
+        [("cheek_left", 10), ("cheek_right", 10), ("neck", 12)],
+    ),
+    (
+        "submental-dca",
+        "DEMO-DCA-5521",
+        {
+            "technique": "point",
+            "volume_ml": "0.2",
+            "depth_mm": "6",
+            "needle_gauge": "30",
+            "needle_length_mm": "13",
+        },
+        [("submental", 20)],
+    ),
+]
+DEMO_NOTE = "Demo session"
+
+
+def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) -> int:
+    """Signed sessions across protocols for patients with a treatment consent, each
+    charted point by point on the map and signed through the services (stock consumed,
+    follow-ups created). Returns how many were signed now (0 on a second run)."""
+    from mesochart.stock.models import Lot
+
+    from . import maps, sessions
+    from .models import TreatmentSession
+
+    signer = _witness(clinic, actor)
+    membership = Membership.objects.get(user=signer, clinic=clinic)
+    signed = 0
+    consenting = [
+        p
+        for p in patients
+        if SignedConsent.objects.filter(patient=p, kind=ConsentKind.TREATMENT).exists()
+    ]
+    for patient, (protocol, lot_number, brush, zones) in zip(
+        consenting, DEMO_SESSIONS, strict=False
+    ):
+        if TreatmentSession.objects.filter(patient=patient, notes=DEMO_NOTE).exists():
+            continue
+        lot = Lot.objects.filter(clinic=clinic, lot_number=lot_number).first()
+        if lot is None:
+            continue
+        with transaction.atomic():
+            session = sessions.do_create_session(
+                signer,
+                clinic,
+                patient,
+                protocol=protocol,
+                scheduled_for=clinic.local_now().date(),
+                notes=DEMO_NOTE,
+            )
+            session = sessions.do_start_session(signer, session)
+            sessions.do_set_brush(
+                signer, session, {"kind": "injection", "lot": str(lot.pk), **brush}
+            )
+            for zone, count in zones:
+                cx, cy = maps.zone_centroid("face", zone)
+                for i in range(count):
+                    # A small grid around the zone's centre, kept inside the zone.
+                    x = cx + ((i % 4) - 1.5) * 0.012
+                    y = cy + ((i // 4) - 1) * 0.01
+                    if maps.zone_at("face", x, y) != zone:
+                        x, y = cx, cy
+                    sessions.do_add_point(signer, session, view="face", x=x, y=y)
+            if sessions.run_check(session).blocking:
+                sessions.do_cancel_session(
+                    signer, session, "Demo: the safety check found a contraindication."
+                )
+                continue
+            sessions.do_sign_session(signer, membership, session)
+            signed += 1
+    # One session waiting to start today, for the next consenting patient.
+    rest = consenting[len(DEMO_SESSIONS) :]
+    if rest and not TreatmentSession.objects.filter(patient=rest[0], notes=DEMO_NOTE).exists():
+        sessions.do_create_session(
+            signer,
+            clinic,
+            rest[0],
+            protocol="skin-booster",
+            scheduled_for=clinic.local_now().date(),
+            notes=DEMO_NOTE,
+        )
+    return signed

@@ -266,9 +266,7 @@ class TreatmentSession(models.Model):
 
     @property
     def awaiting_cosign(self) -> bool:
-        return (
-            self.status == SessionStatus.SIGNED and self.cosign_required and not self.cosigned_at
-        )
+        return self.status == SessionStatus.SIGNED and self.cosign_required and not self.cosigned_at
 
 
 class EntryKind(models.TextChoices):
@@ -353,9 +351,7 @@ class SessionSupply(models.Model):
     quantity = models.DecimalField(max_digits=8, decimal_places=2, default=1)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["session", "lot"], name="supply_unique_lot")
-        ]
+        constraints = [models.UniqueConstraint(fields=["session", "lot"], name="supply_unique_lot")]
 
 
 class SessionPack(models.Model):
@@ -418,13 +414,9 @@ class SessionAddendum(models.Model):
     """Text added to a signed session; the signed record itself never changes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    session = models.ForeignKey(
-        TreatmentSession, on_delete=models.PROTECT, related_name="addenda"
-    )
+    session = models.ForeignKey(TreatmentSession, on_delete=models.PROTECT, related_name="addenda")
     text = models.TextField()
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
 
     class Meta:

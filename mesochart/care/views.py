@@ -5,6 +5,7 @@ import uuid
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import has_perm, require
@@ -107,6 +108,16 @@ def patient_consents(request: ClinicRequest, patient_id: uuid.UUID) -> HttpRespo
     )
 
 
+def _safe_next(request: ClinicRequest) -> str:
+    """Where to go after signing (e.g. back to the session): a local path only."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
 def _version_for(request: ClinicRequest, raw: object) -> ConsentTemplateVersion:
     try:
         version_id = uuid.UUID(str(raw))
@@ -125,6 +136,7 @@ def _version_for(request: ClinicRequest, raw: object) -> ConsentTemplateVersion:
 @login_required
 def consent_take(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "consent.take", with_profile=False)
+    next_url = _safe_next(request)
     templates = services.templates_for(request.clinic)
     if request.GET.get("kind") in ConsentKind.values:
         templates = templates.filter(kind=request.GET["kind"])
@@ -164,6 +176,8 @@ def consent_take(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
             except DomainError as exc:
                 _add_domain_error(form, exc)
             else:
+                if next_url:
+                    return redirect(next_url)
                 return redirect("care:consent_detail", consent_id=consent.pk)
         elif form.cleaned_data.get("version"):
             version = _version_for(request, form.cleaned_data["version"])
@@ -175,6 +189,7 @@ def consent_take(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
         "version": version,
         "form": form,
         "is_photo": chosen is not None and chosen.kind == ConsentKind.PHOTO,
+        "next_url": next_url,
     }
     return render(request, "care/consent_take.html", context, status=status)
 

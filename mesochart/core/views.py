@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from mesochart.accounts.permissions import has_perm
+from mesochart.care.sessions import follow_up_board
 from mesochart.core.http import ClinicRequest
 from mesochart.outcomes.services import dashboard_context
 from mesochart.patients.access import patients_visible_to
@@ -13,11 +17,13 @@ from mesochart.patients.access import patients_visible_to
 def dashboard(request: ClinicRequest) -> HttpResponse:
     clinic = request.clinic
     patients = patients_visible_to(request)
-    context = {
+    context: dict[str, Any] = {
         "today": clinic.local_now().date() if clinic else None,
         "patient_count": patients.count(),
         "recent_patients": list(patients.order_by("-updated_at")[:8]),
     }
+    if clinic is not None and has_perm(request.membership, "followup.view"):
+        context["board"] = follow_up_board(clinic, context["today"])
     context.update(dashboard_context(clinic, getattr(request, "membership", None)))
     return render(request, "core/dashboard.html", context)
 

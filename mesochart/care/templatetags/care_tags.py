@@ -27,3 +27,19 @@ def consent_section(context: template.Context, patient: Patient) -> dict[str, An
         "codes": [k for k in ConsentKind.values if k in valid],
         "can": context.get("can", {}),
     }
+
+
+@register.inclusion_tag("care/_chart_sessions.html", takes_context=True)
+def session_section(context: template.Context, patient: Patient) -> dict[str, Any]:
+    """The chart's treatment card: plans, sessions and open follow-ups (three queries)."""
+    from mesochart.care.models import FollowUp, FollowUpStatus, TreatmentPlan, TreatmentSession
+
+    return {
+        "patient": patient,
+        "plans": list(TreatmentPlan.objects.filter(patient=patient)),
+        "sessions": list(
+            TreatmentSession.objects.filter(patient=patient).select_related("signed_by")[:50]
+        ),
+        "follow_ups": list(FollowUp.objects.filter(patient=patient, status=FollowUpStatus.OPEN)),
+        "can": context.get("can", {}),
+    }

@@ -4,12 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesochart.care import services
+from mesochart.care import services, sessions
+from mesochart.care.models import FollowUp, SessionItem, SessionPack
+from mesochart.sterility.tests.factories import (
+    make_item_lot,
+    make_pack,
+    make_steriliser,
+    released_cycle,
+)
 
 from .factories import sign
+from .session_factories import dca_session, receive
 
 
 def url_samples(clinic: Any, staff: Any, patient: Any) -> dict[str, Any]:
     templates = services.ensure_default_templates(clinic, staff["manager"])
     consent = sign(clinic, staff["practitioner"], patient)
-    return {"template_id": templates[0].pk, "consent_id": consent.pk}
+    lot = receive(clinic, staff["manager"], lot_number="WALK-1")
+    session = dca_session(clinic, staff["prescriber"], patient, lot, points=1)
+    pack = make_pack(
+        released_cycle(
+            make_steriliser(clinic, staff["manager"], name="Care walker", serial="SN-CW"),
+            staff["manager"],
+        ),
+        staff["manager"],
+    )
+    sessions.do_add_pack(staff["prescriber"], session, pack.code)
+    item_lot = make_item_lot(clinic, staff["manager"], lot="WALK-ITEM")
+    sessions.do_add_item(staff["prescriber"], session, item_lot.pk)
+    signed = dca_session(clinic, staff["prescriber"], patient, lot, points=1)
+    from mesochart.accounts.models import Membership
+
+    signed = sessions.do_sign_session(
+        staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), signed
+    )
+    plan = sessions.do_create_plan(
+        staff["prescriber"],
+        clinic,
+        patient,
+        protocol="skin-booster",
+        start=clinic.local_now().date(),
+    )
+    return {
+        "template_id": templates[0].pk,
+        "consent_id": consent.pk,
+        "session_id": session.pk,
+        "plan_id": plan.pk,
+        "entry_id": session.entries.first().pk,  # type: ignore[union-attr]
+        "lot_id": lot.pk,
+        "row_id": SessionPack.objects.get(session=session).pk,
+        "follow_up_id": FollowUp.objects.filter(session=signed).first().pk,  # type: ignore[union-attr]
+        "item_id": SessionItem.objects.get(session=session).pk,
+    }

@@ -21,3 +21,32 @@ def test_the_demo_signs_treatment_and_photo_consents_once(clinic, staff):
     assert services.consent_codes(patients[0]) == ["treatment", "photo"]
     assert services.consent_codes(patients[7]) == []
     assert SignedConsent.objects.first().witness == staff["practitioner"]
+
+
+def test_the_demo_signs_sessions_across_protocols_once(clinic, staff):
+    from mesochart.care.demo import load_session_demo
+    from mesochart.care.models import FollowUp, SessionStatus, TreatmentSession
+    from mesochart.stock.demo import load_stock_demo
+    from mesochart.stock.models import MovementKind, StockMovement
+
+    patients = [
+        create_patient(
+            clinic, staff["practitioner"], given_name=f"Demo{i}", family_name="Person", profile={}
+        )
+        for i in range(8)
+    ]
+    load_stock_demo(clinic, staff["manager"], patients[6:])
+    load_care_demo(clinic, staff["manager"], patients)
+    assert load_session_demo(clinic, staff["manager"], patients) == 3
+    assert load_session_demo(clinic, staff["manager"], patients) == 0
+    signed = TreatmentSession.objects.filter(status=SessionStatus.SIGNED)
+    assert sorted(signed.values_list("protocol", flat=True)) == [
+        "skin-booster",
+        "skin-revitalisation",
+        "submental-dca",
+    ]
+    assert TreatmentSession.objects.filter(status=SessionStatus.PLANNED).count() == 1
+    assert StockMovement.objects.filter(
+        kind=MovementKind.ADMINISTERED, session_ref__in=signed.values("pk")
+    ).exists()
+    assert FollowUp.objects.filter(session__in=signed).count() >= 9
