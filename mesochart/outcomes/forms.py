@@ -35,7 +35,13 @@ class UploadForm(forms.Form):
 
 
 class DateInput(forms.DateInput):
+    """A browser date picker: its value must be ISO 8601 whatever the locale (en-gb would
+    render 25/11/2026, which a date input drops)."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class SessionChoice(forms.ModelChoiceField):  # type: ignore[type-arg]

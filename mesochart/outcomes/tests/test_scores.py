@@ -159,3 +159,9 @@ def test_open_assessment_follow_ups_offer_record_scores_links_that_prefill(
     score = OutcomeScore.objects.get()
     assert score.follow_up == final and score.session == session
     assert score.protocol == session.protocol
+
+
+def test_date_fields_render_iso_dates_for_the_browser_date_picker(client_as, patient):
+    html = client_as("practitioner").get(reverse("outcomes:score_new", args=[patient.pk]))
+    today = timezone.localdate().isoformat()
+    assert f'type="date" name="assessed_on" value="{today}"' in html.content.decode()
