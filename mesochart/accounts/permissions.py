@@ -70,6 +70,22 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         frozenset({P, M, A, MG, AU}),
     ),
     "photo.take": ("Take or upload clinical photos", frozenset({P, M, A})),
+    "outcome.view": (
+        "See a patient's outcome scores and the assessments due",
+        frozenset({P, M, A, MG, AU}),
+    ),
+    "outcome.record": ("Record outcome scores (GAIS, submental scales)", frozenset({P, M, A})),
+    "adverse_event.view": ("See adverse events and their links", frozenset({P, M, A, MG, AU})),
+    "adverse_event.record": (
+        "Record an adverse event and its follow-up (never deleted)",
+        frozenset({P, M, A}),
+    ),
+    "alert.view": (
+        "See cluster alerts (infections or nodules per lot or pack)",
+        frozenset({P, MG, AU}),
+    ),
+    "alert.acknowledge": ("Acknowledge a cluster alert with a note", frozenset({MG})),
+    "report.view": ("See outcome and adverse-event reports, export CSV", frozenset({P, MG, AU})),
 }
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from mesochart.accounts.models import Clinic, Membership, Organisation, Role, User
 from mesochart.care.demo import load_care_demo, load_session_demo
+from mesochart.outcomes.demo import load_outcomes_demo
 from mesochart.patients import services as patient_services
 from mesochart.patients.models import Patient
 from mesochart.sterility.demo import load_sterility_demo
@@ -235,8 +236,11 @@ def load_demo(seed: int = 20261125) -> DemoResult:
         # default consent templates and signed consents, signed treatment sessions.
         main_patients = list(Patient.objects.filter(clinic=clinics[0]).order_by("mrn")[:12])
         manager = User.objects.get(username="manager")
-        load_stock_demo(clinics[0], manager, main_patients)
+        demo_lots = load_stock_demo(clinics[0], manager, main_patients)
         load_sterility_demo(clinics[0], manager, main_patients)
         load_care_demo(clinics[0], manager, main_patients)
         load_session_demo(clinics[0], manager, main_patients)
+        load_outcomes_demo(
+            clinics[0], User.objects.get(username="practitioner"), main_patients, demo_lots
+        )
     return DemoResult(org, clinics, users, created)

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from mesochart.accounts.permissions import has_perm
 from mesochart.care.sessions import follow_up_board
 from mesochart.core.http import ClinicRequest
+from mesochart.outcomes.services import dashboard_context
 from mesochart.patients.access import patients_visible_to
 
 
@@ -23,6 +24,7 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     }
     if clinic is not None and has_perm(request.membership, "followup.view"):
         context["board"] = follow_up_board(clinic, context["today"])
+    context.update(dashboard_context(clinic, getattr(request, "membership", None)))
     return render(request, "core/dashboard.html", context)
 
 

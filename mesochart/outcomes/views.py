@@ -5,10 +5,13 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpResponse
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 
 from mesochart.accounts.models import Role
+from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.services import record
 from mesochart.core.http import ClinicRequest, private_file_response
 from mesochart.errors import DomainError, InvalidInput
@@ -16,10 +19,25 @@ from mesochart.imaging.analysis import DELTA_KEYS
 from mesochart.imaging.face import ZONE_NAMES
 from mesochart.patients.access import patient_for
 
-from . import services
-from .access import photo_for
-from .forms import UploadForm
-from .models import ORIGINAL_TYPES, Photo, PhotoView
+from . import charts, reports, scales, services
+from .access import adverse_event_for, alert_for, photo_for
+from .forms import (
+    AcknowledgeForm,
+    AdverseEventForm,
+    AdverseEventUpdateForm,
+    CultureForm,
+    ScoreForm,
+    UploadForm,
+)
+from .models import (
+    FOLLOWUP_TIMEPOINTS,
+    ORIGINAL_TYPES,
+    AdverseEvent,
+    ClusterAlert,
+    OutcomeScore,
+    Photo,
+    PhotoView,
+)
 
 ORIGINAL_ROLES = {Role.PRESCRIBER, Role.MANAGER}
 
@@ -51,7 +69,9 @@ def timeline(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
 @login_required
 def upload(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "photo.take", with_profile=False)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    view = request.GET.get("view")
+    initial = {"view": view} if view in PhotoView.values else {}
+    form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
     status = 200
     if request.method == "POST":
         status = 400
@@ -74,8 +94,22 @@ def upload(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
                 status = exc.status
             else:
                 return redirect("outcomes:detail", photo_id=photo.pk)
-    context = {"patient": patient, "form": form, "consent_ok": services.photos_visible(patient)}
+    context = {
+        "patient": patient,
+        "form": form,
+        "consent_ok": services.photos_visible(patient),
+        "baselines": _baselines(patient),
+    }
     return render(request, "outcomes/upload.html", context, status=status)
+
+
+def _baselines(patient: Any) -> list[dict[str, Any]]:
+    """The first photo of each view (capture guide's ghost), only while photos show."""
+    photos, _hidden = services.visible_photos(patient)
+    firsts: dict[str, Photo] = {}
+    for photo in photos:
+        firsts.setdefault(photo.view, photo)
+    return [{"view": view, "photo": photo} for view, photo in firsts.items()]
 
 
 @login_required
@@ -91,6 +125,7 @@ def detail(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
         "problems": services.problem_text(photo.problems),
         "quality": photo.analysis.get("quality", {}),
         "can_original": getattr(request.membership, "role", None) in ORIGINAL_ROLES,
+        "retake": services.retake_message(photo),
     }
     return render(request, "outcomes/detail.html", context)
 
@@ -108,6 +143,9 @@ def compare(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
         "problems": services.problem_text((comparison or {}).get("problems", [])),
         "rows": [{"name": name, "values": deltas.get(name) or {}} for name in deltas],
         "keys": DELTA_KEYS,
+        "align": services.alignment_transform(photo.analysis, baseline.analysis)
+        if baseline is not None
+        else None,
     }
     return render(request, "outcomes/compare.html", context)
 
@@ -132,3 +170,362 @@ def original(request: ClinicRequest, photo_id: uuid.UUID) -> FileResponse:
         details={"photo": str(photo.pk)},
     )
     return private_file_response(photo.original, photo.content_type, f"photo-original.{ext}")
+
+
+# --- metric trends --------------------------------------------------------------
+
+
+def _trend_charts(points: list[services.TrendPhoto], view_label: str) -> list[dict[str, Any]]:
+    if not points:
+        return []
+    start = points[0].photo.taken_at
+    xs = [(p.photo.taken_at - start).total_seconds() / 86400.0 for p in points]
+    ticks = [(x, f"{p.photo.taken_at:%Y-%m-%d}") for x, p in zip(xs, points, strict=True)]
+    if len(ticks) > 6:
+        ticks = [ticks[0], ticks[len(ticks) // 2], ticks[-1]]
+    out = []
+    for key, title, unit in services.TREND_METRICS:
+        series = [
+            charts.Series(
+                zone,
+                [
+                    charts.Point(
+                        x,
+                        services.metric_value(p.photo, zone, key),
+                        marked=not p.comparable,
+                        label=f"{p.photo.taken_at:%Y-%m-%d}",
+                    )
+                    for x, p in zip(xs, points, strict=True)
+                ],
+            )
+            for zone in services.TREND_ZONES
+        ]
+        marked = sum(1 for p in points if not p.comparable)
+        desc = (
+            f"{title} ({unit}) of {view_label} photos over time, one line per zone, "
+            f"{len(points)} photos; {marked} not comparable with the baseline (hollow points)."
+        )
+        svg = charts.line_chart(f"trend-{key}", f"{title} by zone", desc, series, ticks)
+        rows = [
+            {
+                "photo": p.photo,
+                "comparable": p.comparable,
+                "values": [services.metric_value(p.photo, z, key) for z in services.TREND_ZONES],
+            }
+            for p in points
+        ]
+        out.append(
+            {"key": key, "title": title, "unit": unit, "svg": mark_safe(svg), "rows": rows}
+        )  # escaped by charts
+    return out
+
+
+@login_required
+def trends(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "photo.view", with_profile=False)
+    photos, hidden = services.visible_photos(patient)
+    views = [(c, label) for c, label in PhotoView.choices if any(p.view == c for p in photos)]
+    view = request.GET.get("view") or (views[0][0] if views else PhotoView.FRONT)
+    if view not in PhotoView.values:
+        raise Http404("Unknown view")
+    points = services.trend_photos([p for p in photos if p.view == view])
+    context = {
+        "patient": patient,
+        "views": views,
+        "view": view,
+        "view_label": PhotoView(view).label,
+        "points": points,
+        "charts": _trend_charts(points, PhotoView(view).label),
+        "zones": services.TREND_ZONES,
+        "hidden": hidden,
+    }
+    return render(request, "outcomes/trends.html", context)
+
+
+# --- the patient's outcomes: scores and adverse events ---------------------------
+
+
+def _score_groups(patient: Any) -> list[dict[str, Any]]:
+    scores = list(
+        OutcomeScore.objects.filter(patient=patient)
+        .select_related("recorded_by", "session")
+        .order_by("assessed_on", "recorded_at")
+    )
+    groups = []
+    for sc in scales.SCALES.values():
+        items = [s for s in scores if s.scale == sc.id]
+        if items:
+            groups.append({"scale": sc, "scores": items})
+    return groups
+
+
+@login_required
+def patient_outcomes(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "outcome.view", with_profile=False)
+    can_ae = has_perm(request.membership, "adverse_event.view")
+    events = (
+        list(
+            AdverseEvent.objects.filter(patient=patient)
+            .select_related("session", "recorded_by")
+            .prefetch_related("lots", "packs")
+        )
+        if can_ae
+        else []
+    )
+    follow_ups = [
+        {"follow_up": f, "timepoint": FOLLOWUP_TIMEPOINTS[f.kind]}
+        for f in services.open_score_follow_ups(patient)
+    ]
+    context = {
+        "patient": patient,
+        "groups": _score_groups(patient),
+        "events": events,
+        "can_ae": can_ae,
+        "follow_ups": follow_ups,
+        "window": services.surveillance_window(patient),
+        "prompts": {e.pk for e in events if services.culture_prompt(e)},
+    }
+    return render(request, "outcomes/patient_outcomes.html", context)
+
+
+def _form_error(form: Any, exc: Any) -> int:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    return int(exc.status)
+
+
+@login_required
+def score_new(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "outcome.record", with_profile=False)
+    initial: dict[str, Any] = {"assessed_on": services.clinic_today(request.clinic)}
+    if request.method == "GET":
+        initial.update({k: v for k, v in request.GET.items() if k in ("scale", "timepoint")})
+        wanted = _uuid_or_none(request.GET.get("follow_up"))
+        follow_up = (
+            services.open_score_follow_ups(patient).filter(pk=wanted).first() if wanted else None
+        )
+        if follow_up is not None:
+            initial.update(
+                follow_up=follow_up,
+                session=follow_up.session,
+                timepoint=FOLLOWUP_TIMEPOINTS[follow_up.kind],
+            )
+    form = ScoreForm(request.POST or None, initial=initial, patient=patient)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.do_record_score(
+                    request.user,
+                    request.clinic,
+                    patient,
+                    scale_id=data["scale"],
+                    value=data["value"],
+                    timepoint=data["timepoint"],
+                    assessed_on=data["assessed_on"],
+                    session=data["session"],
+                    follow_up=data["follow_up"],
+                    protocol=data["protocol"] or "",
+                    note=data["note"],
+                )
+            except DomainError as exc:
+                status = _form_error(form, exc)
+            else:
+                return redirect("outcomes:patient_outcomes", patient_id=patient.pk)
+    context = {"patient": patient, "form": form, "scales": list(scales.SCALES.values())}
+    return render(request, "outcomes/score_form.html", context, status=status)
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value or "")
+    except ValueError:
+        return None
+
+
+def _ae_data(form: Any) -> dict[str, Any]:
+    data = dict(form.cleaned_data)
+    data.pop("note", None)
+    return data
+
+
+@login_required
+def adverse_event_new(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
+    patient = patient_for(request, patient_id, "adverse_event.record", with_profile=False)
+    initial: dict[str, Any] = {"onset": services.clinic_today(request.clinic)}
+    session = None
+    if request.method == "GET" and request.GET.get("session"):
+        wanted = _uuid_or_none(request.GET.get("session"))
+        session = services.patient_sessions(patient).filter(pk=wanted).first() if wanted else None
+        if session is not None:
+            links = services.session_links(session)
+            initial.update(
+                session=session,
+                lots=links.lots,
+                preparations=links.preparations,
+                packs=links.packs,
+            )
+            initial.update({k: v for k, v in request.GET.items() if k in ("event_type",)})
+    form = AdverseEventForm(request.POST or None, initial=initial, patient=patient)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                event = services.do_record_adverse_event(
+                    request.user, request.clinic, patient, _ae_data(form)
+                )
+            except DomainError as exc:
+                status = _form_error(form, exc)
+            else:
+                return redirect("outcomes:adverse_event", event_id=event.pk)
+    context = {
+        "patient": patient,
+        "form": form,
+        "session": session,
+        "window": services.surveillance_window(patient),
+    }
+    return render(request, "outcomes/adverse_event_form.html", context, status=status)
+
+
+@login_required
+def adverse_event(request: ClinicRequest, event_id: uuid.UUID) -> HttpResponse:
+    event = adverse_event_for(request, event_id, "adverse_event.view")
+    patient = event.patient
+    can_record = has_perm(request.membership, "adverse_event.record")
+    form = AdverseEventUpdateForm(
+        request.POST or None, initial=AdverseEventUpdateForm.initial_for(event), patient=patient
+    )
+    status = 200
+    if request.method == "POST":
+        if not can_record:
+            raise PermissionDenied("Your role may not record adverse events")
+        status = 400
+        if form.is_valid():
+            data = _ae_data(form)
+            try:
+                services.do_update_adverse_event(
+                    request.user, event, data, form.cleaned_data.get("note", "")
+                )
+            except DomainError as exc:
+                status = _form_error(form, exc)
+            else:
+                return redirect("outcomes:adverse_event", event_id=event.pk)
+    photos_ok = services.photos_visible(patient)
+    context = {
+        "event": event,
+        "patient": patient,
+        "form": form,
+        "can_record": can_record,
+        "updates": list(event.updates.select_related("by")),
+        "lots": list(event.lots.all()),
+        "preparations": list(event.preparations.all()),
+        "packs": list(event.packs.select_related("cycle")),
+        "photos": list(event.photos.all()) if photos_ok else [],
+        "photos_hidden": 0 if photos_ok else event.photos.count(),
+        "alerts": list(event.cluster_alerts.all()),
+        "window": services.surveillance_window(patient),
+        "culture_prompt": services.culture_prompt(event),
+        "culture_form": CultureForm(initial={"requested_on": services.clinic_today(event.clinic)}),
+    }
+    return render(request, "outcomes/adverse_event.html", context, status=status)
+
+
+@login_required
+def adverse_event_culture(request: ClinicRequest, event_id: uuid.UUID) -> HttpResponse:
+    event = adverse_event_for(request, event_id, "adverse_event.record")
+    if request.method != "POST":
+        return redirect("outcomes:adverse_event", event_id=event.pk)
+    form = CultureForm(request.POST)
+    if form.is_valid():
+        try:
+            services.do_request_culture(request.user, event, form.cleaned_data["requested_on"])
+        except DomainError as exc:
+            _form_error(form, exc)
+        else:
+            return redirect("outcomes:adverse_event", event_id=event.pk)
+    context = {"event": event, "patient": event.patient, "form": form}
+    return render(request, "outcomes/culture_form.html", context, status=400)
+
+
+# --- cluster alerts -------------------------------------------------------------
+
+
+@require("alert.view")
+def alerts(request: ClinicRequest) -> HttpResponse:
+    events = Prefetch(
+        "events", queryset=AdverseEvent.objects.select_related("patient").order_by("onset")
+    )
+    rows = ClusterAlert.objects.filter(clinic=request.clinic).select_related("acknowledged_by")
+    context = {
+        "open": list(rows.filter(acknowledged_at__isnull=True).prefetch_related(events)),
+        "closed": list(
+            rows.filter(acknowledged_at__isnull=False).order_by("-acknowledged_at")[:50]
+        ),
+        "window_days": services.cluster_window_days(),
+        "min_events": services.cluster_min_events(),
+    }
+    return render(request, "outcomes/alerts.html", context)
+
+
+@login_required
+def alert(request: ClinicRequest, alert_id: uuid.UUID) -> HttpResponse:
+    item = alert_for(request, alert_id, "alert.view")
+    can_ack = has_perm(request.membership, "alert.acknowledge")
+    form = AcknowledgeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not can_ack:
+            raise PermissionDenied("Only managers acknowledge cluster alerts")
+        status = 400
+        if form.is_valid():
+            try:
+                services.do_acknowledge_alert(request.user, item, form.cleaned_data["note"])
+            except DomainError as exc:
+                status = _form_error(form, exc)
+            else:
+                return redirect("outcomes:alerts")
+    context = {
+        "alert": item,
+        "events": list(item.events.select_related("patient").order_by("onset")),
+        "form": form,
+        "can_ack": can_ack,
+    }
+    return render(request, "outcomes/alert.html", context, status=status)
+
+
+# --- reports --------------------------------------------------------------------
+
+
+@require("report.view")
+def report_index(request: ClinicRequest) -> HttpResponse:
+    tables = []
+    for table in reports.all_tables(request.clinic):
+        bars = table.bars()
+        svg = (
+            charts.bar_chart(
+                f"chart-{table.slug}",
+                table.title,
+                f"{table.title}: {table.columns[table.chart_value or 0]} per row, "
+                f"{len(bars)} bars. The same numbers are in the table.",
+                bars,
+                unit=table.unit,
+            )
+            if bars
+            else ""
+        )
+        tables.append({"table": table, "svg": mark_safe(svg)})  # escaped by charts
+    return render(request, "outcomes/reports.html", {"tables": tables})
+
+
+@require("report.view")
+def report_csv(request: ClinicRequest) -> HttpResponse:
+    """One table as CSV: ``?table=<slug>`` (the slugs of ``reports.all_tables``)."""
+    table = reports.table_by_slug(request.clinic, request.GET.get("table", ""))
+    if table is None:
+        raise Http404("No such report")
+    response = HttpResponse(reports.to_csv(table), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{table.slug}.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,81 @@
+"""In real Chromium: upload a baseline and a follow-up photo of a real face through the
+upload page (file-input fallback of the capture guide), see the comparison verdict with
+the eye-aligned slider and ghost, and the metric trend charts."""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from mesochart.conftest import PASSWORD
+from mesochart.outcomes.models import Photo
+
+from .factories import photo_consent
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def write_jpeg(path, rgb: np.ndarray) -> str:
+    ok, data = cv2.imencode(
+        ".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 92]
+    )
+    assert ok
+    path.write_bytes(data.tobytes())
+    return str(path)
+
+
+def test_practitioner_uploads_baseline_and_follow_up_and_sees_comparison_and_trends(
+    live_server, page, clinic, staff, patient, artifacts, tmp_path
+):
+    from skimage import data
+
+    face = data.astronaut()
+    baseline = write_jpeg(tmp_path / "baseline.jpg", face)
+    brighter = np.clip(face.astype(np.int16) + 8, 0, 255).astype(np.uint8)
+    follow_up = write_jpeg(tmp_path / "follow-up.jpg", brighter)
+    photo_consent(clinic, staff, patient)
+
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "practitioner")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page.click("#photos >> text=Take a photo")
+    page.wait_for_selector("#upload-form")
+    # no camera in headless Chromium: the file input is the fallback
+    page.select_option("#id_view", "front")
+    page.set_input_files("#id_photo", baseline)
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/outcomes/photos/[0-9a-f-]{36}/$"))
+    assert "Quality OK" in page.content()
+
+    page.goto(f"{live_server.url}/outcomes/patients/{patient.pk}/photos/new/?view=front")
+    assert page.locator(".capture-ghost[data-view=front]").count() == 1  # the baseline ghost
+    page.set_input_files("#id_photo", follow_up)
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/outcomes/photos/[0-9a-f-]{36}/$"))
+    assert Photo.objects.count() == 2
+
+    page.click("text=Compare with baseline")
+    page.wait_for_selector("#verdict")
+    verdict = page.inner_text("#verdict")
+    assert "Comparable with the baseline" in verdict or "Not comparable" in verdict
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('.compare-stage img')).every(i => i.naturalWidth > 0)"
+    )
+    page.fill("#slider-range", "30")
+    page.dispatch_event("#slider-range", "input")
+    clip = page.eval_on_selector("[data-compare=slider] .over", "e => e.style.clipPath")
+    assert clip == "inset(0px 70% 0px 0px)" or clip == "inset(0 70% 0 0)"
+    page.screenshot(path=str(artifacts / "outcomes-compare.png"), full_page=True)
+
+    page.click("text=Metric trends of this view")
+    page.wait_for_selector("svg#trend-L")
+    assert page.locator("svg#trend-L circle.pt").count() == 12  # 2 photos x 6 zones
+    assert page.locator("svg.chart").count() == 5
+    page.screenshot(path=str(artifacts / "outcomes-trends.png"), full_page=True)
