@@ -594,3 +594,23 @@ def test_the_lot_can_be_scanned_or_typed(clinic: Any, staff: Any, patient: Any, 
     with pytest.raises(InvalidInput) as exc:
         sessions.do_set_brush(staff["practitioner"], session, {"scan": "NOPE-1"})
     assert exc.value.field == "scan"
+
+
+def test_an_adverse_event_after_a_session_feeds_the_engine_history(
+    clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    from mesochart.outcomes import services as outcomes
+    from mesochart.outcomes.tests.factories import ae_data
+
+    first = dca_session(clinic, staff["prescriber"], consented, lot, points=2)
+    first = sessions.do_sign_session(staff["prescriber"], member(staff["prescriber"]), first)
+    outcomes.do_record_adverse_event(
+        staff["prescriber"],
+        clinic,
+        consented,
+        ae_data(event_type="necrosis", onset=clinic.local_now().date(), session=first),
+    )
+    history = sessions.history_for(consented)
+    assert history[0].adverse_events == ("necrosis",)
+    second = dca_session(clinic, staff["prescriber"], consented, lot, points=2)
+    assert codes(second)["contra.prior_necrosis"] == "block"
