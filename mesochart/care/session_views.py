@@ -240,7 +240,7 @@ def _workspace(
         )
         if editable
         else [],
-        "supplies": list(session.supplies.select_related("lot")),
+        "supplies": _supplies(session, entries),
         "editable": editable,
         "consent": consent_status(session.patient, session.protocol),
         "errors": errors or {},
@@ -250,6 +250,19 @@ def _workspace(
         "can_override": has_perm(request.membership, "session.override"),
         "next_url": reverse("care:session", args=[session.pk]),
     }
+
+
+def _supplies(session: TreatmentSession, entries: list[Any]) -> list[dict[str, Any]]:
+    """Supply rows with the volume charted from each lot, so the clinician can count the
+    vials or syringes it took."""
+    charted: dict[Any, Any] = {}
+    for e in entries:
+        if e.lot_id and e.total_ml is not None:
+            charted[e.lot_id] = charted.get(e.lot_id, 0) + e.total_ml
+    return [
+        {"row": s, "lot": s.lot, "quantity": s.quantity, "ml": charted.get(s.lot_id)}
+        for s in session.supplies.select_related("lot")
+    ]
 
 
 @login_required

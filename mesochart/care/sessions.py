@@ -1191,6 +1191,7 @@ def totals(session: TreatmentSession, entries: list[ChartEntry] | None = None) -
     limits = [
         {
             "id": param.id,
+            "label": param.id.rsplit(".", 1)[-1].replace("_", " "),
             "value": param.value,
             "unit": param.unit,
             "evidence": param.evidence,
