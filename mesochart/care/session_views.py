@@ -150,7 +150,7 @@ def _workspace(
     library = library_for(request.clinic)
     entries = sessions.session_entries(session)
     editable = session.status == SessionStatus.IN_PROGRESS
-    check = sessions.run_check(session) if editable else None
+    check = sessions.run_check(session, entries=entries) if editable else None
     findings = check.findings if check else session.check_result.get("findings", [])
     proto = library.protocols[session.protocol]
     views = maps.views_for_zones(proto.zones) or ["face"]

@@ -565,7 +565,8 @@ def do_add_point(
         entry.view, entry.x, entry.y, entry.zone, entry.points = view, fx, fy, zone, 1
         entry.position = _next_position(session)
         entry.save(force_insert=True)
-        _sync_supplies(session)
+        if _needs_supply(entry):
+            _sync_supplies(session)
         record(
             "session.point_add",
             actor=actor,
@@ -645,7 +646,8 @@ def do_delete_entry(actor: User, entry: ChartEntry) -> None:
         _editable(session)
         details = {"entry": str(entry.pk), "zone": entry.zone, "points": entry.points}
         ChartEntry.objects.filter(pk=entry.pk).delete()
-        _sync_supplies(session)
+        if _needs_supply(entry):
+            _sync_supplies(session)
         record(
             "session.entry_delete",
             actor=actor,
@@ -657,6 +659,11 @@ def do_delete_entry(actor: User, entry: ChartEntry) -> None:
 
 def _counted(lot: Lot) -> bool:
     return lot.unit != Unit.ML
+
+
+def _needs_supply(entry: ChartEntry) -> bool:
+    """Whether the entry's lots are counted as supplies (see ``_sync_supplies``)."""
+    return entry.topical_lot_id is not None or (entry.lot is not None and _counted(entry.lot))
 
 
 def _sync_supplies(session: TreatmentSession) -> None:
@@ -1052,11 +1059,17 @@ def _record_findings(
     return out
 
 
-def run_check(session: TreatmentSession, *, at: datetime | None = None) -> Check:
+def run_check(
+    session: TreatmentSession,
+    *,
+    at: datetime | None = None,
+    entries: list[ChartEntry] | None = None,
+) -> Check:
     """The live safety check of the session as charted now (engine + clinic records),
-    with each finding's override attached when a prescriber made one."""
+    with each finding's override attached when a prescriber made one. ``entries``: the
+    session's entries when the caller already loaded them (``session_entries``)."""
     at = at or timezone.now()
-    entries = session_entries(session)
+    entries = session_entries(session) if entries is None else entries
     packs = list(session.packs.select_related("pack__cycle"))
     data = engine_input(session, entries, packs, at=at)
     library = library_for(session.clinic)
