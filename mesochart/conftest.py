@@ -153,6 +153,9 @@ def browser_type_launch_args() -> dict[str, Any]:
             "--disable-sync",
             "--no-first-run",
             "--disable-quic",
+            # A synthetic camera (test pattern) for the capture guide's getUserMedia path.
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
         ],
     }
 

@@ -1,6 +1,7 @@
 """In real Chromium: upload a baseline and a follow-up photo of a real face through the
 upload page (file-input fallback of the capture guide), see the comparison verdict with
-the eye-aligned slider and ghost, and the metric trend charts."""
+the eye-aligned slider and ghost, and the metric trend charts; and take a photo with the
+live camera (Chromium's synthetic device) under the baseline ghost."""
 
 from __future__ import annotations
 
@@ -79,3 +80,48 @@ def test_practitioner_uploads_baseline_and_follow_up_and_sees_comparison_and_tre
     assert page.locator("svg#trend-L circle.pt").count() == 12  # 2 photos x 6 zones
     assert page.locator("svg.chart").count() == 5
     page.screenshot(path=str(artifacts / "outcomes-trends.png"), full_page=True)
+
+
+def test_live_camera_capture_with_the_baseline_ghost_uploads_the_frame(
+    live_server, page, clinic, staff, patient, artifacts, tmp_path
+):
+    """Chromium's synthetic camera (a moving test pattern) stands in for the device camera:
+    the capture guide shows the baseline as a ghost over the live video, "Capture" puts the
+    frame into the upload, and the quality check asks for a retake (no face in the pattern).
+    """
+    from skimage import data
+
+    baseline = write_jpeg(tmp_path / "baseline.jpg", data.astronaut())
+    photo_consent(clinic, staff, patient)
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "practitioner")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/outcomes/patients/{patient.pk}/photos/new/?view=front")
+    page.select_option("#id_view", "front")
+    page.set_input_files("#id_photo", baseline)
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*/outcomes/photos/[0-9a-f-]{36}/$"))
+
+    page.goto(f"{live_server.url}/outcomes/patients/{patient.pk}/photos/new/?view=front")
+    page.click("#camera-start")
+    page.wait_for_selector("#capture-guide:not([hidden])")
+    page.wait_for_function("document.getElementById('capture-video').videoWidth > 0")
+    assert not page.is_visible("#camera-start")
+    ghost = page.locator(".capture-ghost[data-view=front]")
+    assert ghost.is_visible()
+    page.fill("#ghost-opacity", "60")
+    page.dispatch_event("#ghost-opacity", "input")
+    assert ghost.evaluate("img => img.style.opacity") == "0.6"
+    page.click("#capture-shot")
+    page.wait_for_function(
+        "document.getElementById('capture-status').textContent.startsWith('Captured')"
+    )
+    assert page.evaluate("document.querySelector('#id_photo').files[0].name") == "capture.jpg"
+    page.screenshot(path=str(artifacts / "outcomes-live-capture.png"), full_page=True)
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_load_state()
+    captured = Photo.objects.filter(original_filename="capture.jpg").first()
+    assert captured is not None and captured.original_format == "JPEG"
+    assert not captured.quality_ok and "face" in " ".join(captured.problems)
