@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import has_perm, require
@@ -587,6 +588,8 @@ def follow_up_done(request: ClinicRequest, follow_up_id: uuid.UUID) -> HttpRespo
         except DomainError as exc:
             messages.error(request, exc.message)
     nxt = request.POST.get("next", "")
-    if nxt.startswith("/") and not nxt.startswith("//"):
+    if nxt and url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(nxt)
     return redirect("care:follow_ups")

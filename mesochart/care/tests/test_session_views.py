@@ -290,3 +290,20 @@ def test_signed_session_page_shows_signature_addenda_and_follow_ups(
 def test_chart_page_shows_the_treatment_card(client_as: Any, patient: Any) -> None:
     html = client_as("practitioner").get(reverse("patients:chart", args=[patient.pk])).content
     assert b'id="treatment"' in html and b'id="new-session-link"' in html
+
+
+def test_follow_up_done_never_redirects_off_site(
+    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    from mesochart.accounts.models import Membership
+
+    session = dca_session(clinic, staff["prescriber"], consented, lot, points=1)
+    sessions.do_sign_session(
+        staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), session
+    )
+    follow_up = session.follow_ups.get(kind="early_check")
+    response = client_as("reception").post(
+        reverse("care:follow_up_done", args=[follow_up.pk]),
+        {"note": "ok", "next": "/\\evil.example/"},
+    )
+    assert response["Location"] == reverse("care:follow_ups")
