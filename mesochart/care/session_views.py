@@ -24,7 +24,7 @@ from mesochart.core.http import ClinicRequest
 from mesochart.errors import DomainError, InvalidInput
 from mesochart.library.services import library_for
 from mesochart.patients.access import patient_for
-from mesochart.sterility.models import SterileItemLot
+from mesochart.sterility.models import CycleStatus, Pack, PackStatus, SterileItemLot
 from mesochart.stock import services as stock
 
 from . import aftercare, calendar, maps, sessions
@@ -236,6 +236,17 @@ def _workspace(
         "zones": [library.zones[z] for z in proto.zones],
         "packs": list(session.packs.select_related("pack__cycle")),
         "items": list(session.items.select_related("item_lot")),
+        "available_packs": list(
+            Pack.objects.filter(
+                clinic=request.clinic,
+                status=PackStatus.AVAILABLE,
+                cycle__status=CycleStatus.RELEASED,
+            )
+            .exclude(expires_on__lt=request.clinic.local_now().date())
+            .order_by("expires_on", "code")[:50]
+        )
+        if editable
+        else [],
         "item_lots": list(
             SterileItemLot.objects.filter(clinic=request.clinic).order_by("product", "lot")
         )

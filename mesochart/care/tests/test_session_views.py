@@ -307,3 +307,22 @@ def test_follow_up_done_never_redirects_off_site(
         {"note": "ok", "next": "/\\evil.example/"},
     )
     assert response["Location"] == reverse("care:follow_ups")
+
+
+def test_released_packs_are_offered_to_pick_and_added_by_code(
+    client_as: Any, clinic: Any, staff: Any, patient: Any, lot: Any
+) -> None:
+    from mesochart.sterility.tests.factories import make_pack, make_steriliser, released_cycle
+
+    pack = make_pack(
+        released_cycle(make_steriliser(clinic, staff["manager"]), staff["manager"]),
+        staff["manager"],
+    )
+    session = dca_session(clinic, staff["practitioner"], patient, lot)
+    client = client_as("assistant")
+    html = client.get(reverse("care:session", args=[session.pk])).content.decode()
+    assert f'<option value="{pack.code}">' in html
+    response = client.post(reverse("care:pack_add", args=[session.pk]), {"pack": pack.code}, **HTMX)
+    assert response.status_code == 200 and session.packs.get().pack == pack
+    response = client.post(reverse("care:pack_add", args=[session.pk]), {"pack": "NOPE"}, **HTMX)
+    assert response.status_code == 400 and "<strong>pack</strong>" in response.content.decode()
