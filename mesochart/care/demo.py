@@ -139,10 +139,13 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
     """Signed sessions across protocols for patients with a treatment consent, each
     charted point by point on the map and signed through the services (stock consumed,
     follow-ups created). Returns how many were signed now (0 on a second run)."""
+    from mesochart.library.services import library_for
+    from mesochart.patients.screening import engine_patient
+    from mesochart.protocols import screen
     from mesochart.stock.models import Lot
 
     from . import maps, sessions
-    from .models import TreatmentSession
+    from .models import SessionStatus, TreatmentSession
 
     signer = _witness(clinic, actor)
     membership = Membership.objects.get(user=signer, clinic=clinic)
@@ -152,11 +155,34 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
         for p in patients
         if SignedConsent.objects.filter(patient=p, kind=ConsentKind.TREATMENT).exists()
     ]
-    for patient, (protocol, lot_number, brush, zones) in zip(
-        consenting, DEMO_SESSIONS, strict=False
-    ):
-        if TreatmentSession.objects.filter(patient=patient, notes=DEMO_NOTE).exists():
+    library = library_for(clinic)
+    today = clinic.local_now().date()
+    used = set(
+        TreatmentSession.objects.filter(patient__in=consenting, notes=DEMO_NOTE).values_list(
+            "patient_id", flat=True
+        )
+    )
+    done = set(
+        TreatmentSession.objects.filter(patient__in=consenting, notes=DEMO_NOTE).values_list(
+            "protocol", flat=True
+        )
+    )
+    for protocol, lot_number, brush, zones in DEMO_SESSIONS:
+        if protocol in done:
             continue
+        # The first consenting patient the protocol suits (screening without a finding).
+        patient = next(
+            (
+                p
+                for p in consenting
+                if p.pk not in used
+                and screen(engine_patient(p), protocol, today, library=library).verdict == "ok"
+            ),
+            None,
+        )
+        if patient is None:
+            continue
+        used.add(patient.pk)
         lot = Lot.objects.filter(clinic=clinic, lot_number=lot_number).first()
         if lot is None:
             continue
@@ -166,7 +192,7 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
                 clinic,
                 patient,
                 protocol=protocol,
-                scheduled_for=clinic.local_now().date(),
+                scheduled_for=today,
                 notes=DEMO_NOTE,
             )
             session = sessions.do_start_session(signer, session)
@@ -190,14 +216,12 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
             sessions.do_sign_session(signer, membership, session)
             signed += 1
     # One session waiting to start today, for the next consenting patient.
-    rest = consenting[len(DEMO_SESSIONS) :]
-    if rest and not TreatmentSession.objects.filter(patient=rest[0], notes=DEMO_NOTE).exists():
+    rest = [p for p in consenting if p.pk not in used]
+    planned = TreatmentSession.objects.filter(
+        clinic=clinic, status=SessionStatus.PLANNED, notes=DEMO_NOTE
+    )
+    if rest and not planned.exists():
         sessions.do_create_session(
-            signer,
-            clinic,
-            rest[0],
-            protocol="skin-booster",
-            scheduled_for=clinic.local_now().date(),
-            notes=DEMO_NOTE,
+            signer, clinic, rest[0], protocol="skin-booster", scheduled_for=today, notes=DEMO_NOTE
         )
     return signed
