@@ -8,6 +8,7 @@ the session page, so every control also works as a plain form.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -160,11 +161,12 @@ def _workspace(
         f for f in findings if f["severity"] == "block" and f["code"].startswith(("dose.", "zone."))
     ]
     blocked_all = any(f["code"].startswith("dose.") for f in zone_blocks)
+    paths = sessions.engine_paths(entries)
     blocked_zones = {
         e.zone
         for f in zone_blocks
-        for i, e in enumerate(entries)
-        if f["where"].startswith(f"injections[{i}]")
+        for e in entries
+        if e.pk in paths and sessions.concerns(f["where"], paths[e.pk])
     }
     points = [
         {
@@ -315,6 +317,17 @@ def _chart_response(
     return redirect("care:session", session_id=session.pk)
 
 
+def _chart_action(
+    request: ClinicRequest, session: TreatmentSession, action: Callable[[], object]
+) -> HttpResponse:
+    """Run one charting service; answer with the workspace (or its error beside the field)."""
+    try:
+        action()
+    except DomainError as exc:
+        return _chart_response(request, session, exc)
+    return _chart_response(request, session)
+
+
 @require_POST
 @login_required
 def session_start(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
@@ -330,78 +343,71 @@ def session_start(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse
 @login_required
 def session_brush(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    try:
-        sessions.do_set_brush(request.user, session, request.POST.dict())
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
+    data = request.POST.dict()
+    return _chart_action(
+        request, session, lambda: sessions.do_set_brush(request.user, session, data)
+    )
 
 
 @require_POST
 @login_required
 def point_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    try:
-        sessions.do_add_point(
-            request.user,
-            session,
-            view=request.POST.get("view", ""),
-            x=request.POST.get("x"),
-            y=request.POST.get("y"),
-        )
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
+    post = request.POST
+    return _chart_action(
+        request,
+        session,
+        lambda: sessions.do_add_point(
+            request.user, session, view=post.get("view", ""), x=post.get("x"), y=post.get("y")
+        ),
+    )
 
 
 @require_POST
 @login_required
 def entry_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    try:
-        sessions.do_add_zone_entry(request.user, session, request.POST.dict())
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
+    data = request.POST.dict()
+    return _chart_action(
+        request, session, lambda: sessions.do_add_zone_entry(request.user, session, data)
+    )
 
 
 @require_POST
 @login_required
 def entry_move(request: ClinicRequest, entry_id: uuid.UUID) -> HttpResponse:
     entry = entry_for(request, entry_id, "session.chart")
-    try:
-        sessions.do_move_point(
+    post = request.POST
+    return _chart_action(
+        request,
+        entry.session,
+        lambda: sessions.do_move_point(
             request.user,
             entry,
-            view=request.POST.get("view", entry.view),
-            x=request.POST.get("x"),
-            y=request.POST.get("y"),
-        )
-    except DomainError as exc:
-        return _chart_response(request, entry.session, exc)
-    return _chart_response(request, entry.session)
+            view=post.get("view", entry.view),
+            x=post.get("x"),
+            y=post.get("y"),
+        ),
+    )
 
 
 @require_POST
 @login_required
 def entry_delete(request: ClinicRequest, entry_id: uuid.UUID) -> HttpResponse:
     entry = entry_for(request, entry_id, "session.chart")
-    try:
-        sessions.do_delete_entry(request.user, entry)
-    except DomainError as exc:
-        return _chart_response(request, entry.session, exc)
-    return _chart_response(request, entry.session)
+    return _chart_action(
+        request, entry.session, lambda: sessions.do_delete_entry(request.user, entry)
+    )
 
 
 @require_POST
 @login_required
 def supply_set(request: ClinicRequest, session_id: uuid.UUID, lot_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    try:
-        sessions.do_set_supply(request.user, session, lot_id, request.POST.get("quantity"))
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
+    quantity = request.POST.get("quantity")
+    return _chart_action(
+        request, session, lambda: sessions.do_set_supply(request.user, session, lot_id, quantity)
+    )
 
 
 @require_POST
@@ -410,66 +416,50 @@ def mixture_prepare(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespon
     session = session_for(request, session_id, "session.chart")
     lots = request.POST.getlist("component_lot")
     quantities = request.POST.getlist("component_quantity")
-    try:
-        if not any(lots) or len(lots) != len(quantities):
-            raise InvalidInput(
-                "Choose a lot and a quantity for each component.", field="components"
-            )
-        sessions.do_prepare_mixture(
-            request.user,
-            session,
-            request.POST.get("mixture", ""),
-            dict(zip(lots, quantities, strict=True)),
-        )
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
+    if not any(lots) or len(lots) != len(quantities):
+        error = InvalidInput("Choose a lot and a quantity for each component.", field="components")
+        return _chart_response(request, session, error)
+    mixture = request.POST.get("mixture", "")
+    components = dict(zip(lots, quantities, strict=True))
+    return _chart_action(
+        request,
+        session,
+        lambda: sessions.do_prepare_mixture(request.user, session, mixture, components),
+    )
 
 
 @require_POST
 @login_required
 def pack_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    try:
-        sessions.do_add_pack(request.user, session, request.POST.get("pack", ""))
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
+    code = request.POST.get("pack", "")
+    return _chart_action(
+        request, session, lambda: sessions.do_add_pack(request.user, session, code)
+    )
 
 
 @require_POST
 @login_required
 def pack_remove(request: ClinicRequest, row_id: uuid.UUID) -> HttpResponse:
     row = session_pack_for(request, row_id, "session.chart")
-    try:
-        sessions.do_remove_pack(request.user, row)
-    except DomainError as exc:
-        return _chart_response(request, row.session, exc)
-    return _chart_response(request, row.session)
+    return _chart_action(request, row.session, lambda: sessions.do_remove_pack(request.user, row))
 
 
 @require_POST
 @login_required
 def item_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    try:
-        sessions.do_add_item(
-            request.user, session, request.POST.get("item_lot"), request.POST.get("serial", "")
-        )
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
+    item_lot, serial = request.POST.get("item_lot"), request.POST.get("serial", "")
+    return _chart_action(
+        request, session, lambda: sessions.do_add_item(request.user, session, item_lot, serial)
+    )
 
 
 @require_POST
 @login_required
 def item_remove(request: ClinicRequest, item_id: uuid.UUID) -> HttpResponse:
     row = session_item_for(request, item_id, "session.chart")
-    try:
-        sessions.do_remove_item(request.user, row)
-    except DomainError as exc:
-        return _chart_response(request, row.session, exc)
-    return _chart_response(request, row.session)
+    return _chart_action(request, row.session, lambda: sessions.do_remove_item(request.user, row))
 
 
 @require_POST
@@ -480,11 +470,9 @@ def session_override(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespo
     if not form.is_valid():
         field, errs = next(iter(form.errors.items()))
         return _chart_response(request, session, InvalidInput(str(errs[0]), field=field))
-    try:
-        sessions.do_override(request.user, session, **form.cleaned_data)
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
+    return _chart_action(
+        request, session, lambda: sessions.do_override(request.user, session, **form.cleaned_data)
+    )
 
 
 @require_POST

@@ -177,10 +177,9 @@ def session_day(session: TreatmentSession) -> date:
 
 
 def _adverse_events_by_session(patient: Patient) -> Mapping[uuid.UUID, list[str]]:
-    try:
-        from mesochart.outcomes.services import adverse_event_codes_by_session
-    except ImportError:  # pragma: no cover - outcomes app always installed
-        return {}
+    # Imported here: outcomes imports the care models, so a module-level import would cycle.
+    from mesochart.outcomes.services import adverse_event_codes_by_session
+
     return adverse_event_codes_by_session(patient)
 
 
@@ -957,6 +956,26 @@ def engine_input(
     }
 
 
+def engine_paths(entries: Iterable[ChartEntry]) -> dict[uuid.UUID, str]:
+    """Each entry's JSON path in ``engine_input`` (``injections[2]``, ``microneedling[0]``),
+    so a finding's ``where`` leads back to the entry it concerns."""
+    paths: dict[uuid.UUID, str] = {}
+    counts = {EntryKind.INJECTION: 0, EntryKind.MICRONEEDLING: 0}
+    for entry in entries:
+        if entry.kind in counts:
+            kind = EntryKind(entry.kind)
+            paths[entry.pk] = (
+                f"{'injections' if kind == EntryKind.INJECTION else 'microneedling'}[{counts[kind]}]"
+            )
+            counts[kind] += 1
+    return paths
+
+
+def concerns(where: str, path: str) -> bool:
+    """Whether a finding at ``where`` is about the JSON node ``path`` or inside it."""
+    return where == path or where.startswith((path + ".", path + "["))
+
+
 def preparation_components(prep: MixturePreparation) -> list[dict[str, Any]]:
     from mesochart.stock.models import MovementKind
 
@@ -993,8 +1012,11 @@ def _record_findings(
     out: list[dict[str, Any]] = []
     lots: dict[uuid.UUID, Lot] = {}
     need: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
-    for i, entry in enumerate(entries):
-        for lot, path in ((entry.lot, f"injections[{i}].lot"), (entry.topical_lot, "topical")):
+    paths = engine_paths(entries)
+    for entry in entries:
+        base = paths.get(entry.pk, "entries")
+        lot_paths = ((entry.lot, f"{base}.lot"), (entry.topical_lot, f"{base}.topicals[0].lot"))
+        for lot, path in lot_paths:
             if lot is None:
                 continue
             lots[lot.pk] = lot

@@ -33,3 +33,25 @@ def private_file_response(
     )
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def clinic_object_or_404(
+    request: HttpRequest,
+    queryset: Any,
+    pk: Any,
+    perm: str,
+    what: str,
+    *,
+    clinic_field: str = "clinic",
+) -> Any:
+    """The row ``pk`` of ``queryset`` in the request's active clinic, else 404 (the same
+    404 whether it is missing or another clinic's), and only then the role check (403).
+    ``clinic_field`` names the path to the clinic (e.g. ``session__clinic``)."""
+    from mesochart.accounts.permissions import check_perm
+
+    clinic = getattr(request, "clinic", None)
+    obj = queryset.filter(**{clinic_field: clinic}, pk=pk).first() if clinic is not None else None
+    if obj is None:
+        raise Http404(f"No {what} with this id")
+    check_perm(request, perm)
+    return obj

@@ -7,23 +7,15 @@ import uuid
 
 from django.http import Http404, HttpRequest
 
-from mesochart.accounts.permissions import check_perm
+from mesochart.core.http import clinic_object_or_404
 
 from .models import AdverseEvent, ClusterAlert, Photo
 
 
 def photo_for(request: HttpRequest, photo_id: uuid.UUID, perm: str) -> Photo:
-    clinic = getattr(request, "clinic", None)
-    photo = (
-        Photo.objects.select_related("patient", "taken_by")
-        .filter(clinic=clinic, pk=photo_id)
-        .first()
-        if clinic is not None
-        else None
+    photo: Photo = clinic_object_or_404(
+        request, Photo.objects.select_related("patient", "taken_by"), photo_id, perm, "photo"
     )
-    if photo is None:
-        raise Http404("No photo with this id")
-    check_perm(request, perm)
     if photo.hidden:
         raise Http404("This photo is hidden: the patient has no valid photo consent")
     return photo
@@ -31,33 +23,21 @@ def photo_for(request: HttpRequest, photo_id: uuid.UUID, perm: str) -> Photo:
 
 def adverse_event_for(request: HttpRequest, event_id: uuid.UUID, perm: str) -> AdverseEvent:
     """The adverse event, or the same 404 whether it is missing or another clinic's."""
-    clinic = getattr(request, "clinic", None)
-    event = (
+    event: AdverseEvent = clinic_object_or_404(
+        request,
         AdverseEvent.objects.select_related(
             "patient", "patient__clinic", "session", "recorded_by", "clinic"
-        )
-        .filter(clinic=clinic, pk=event_id)
-        .first()
-        if clinic is not None
-        else None
+        ),
+        event_id,
+        perm,
+        "adverse event",
     )
-    if event is None:
-        raise Http404("No adverse event with this id")
-    check_perm(request, perm)
     return event
 
 
 def alert_for(request: HttpRequest, alert_id: uuid.UUID, perm: str) -> ClusterAlert:
     """The cluster alert, or the same 404 whether it is missing or another clinic's."""
-    clinic = getattr(request, "clinic", None)
-    alert = (
-        ClusterAlert.objects.select_related("acknowledged_by")
-        .filter(clinic=clinic, pk=alert_id)
-        .first()
-        if clinic is not None
-        else None
+    alert: ClusterAlert = clinic_object_or_404(
+        request, ClusterAlert.objects.select_related("acknowledged_by"), alert_id, perm, "alert"
     )
-    if alert is None:
-        raise Http404("No alert with this id")
-    check_perm(request, perm)
     return alert

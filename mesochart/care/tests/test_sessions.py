@@ -29,7 +29,7 @@ from mesochart.sterility.tests.factories import make_pack, make_steriliser, rele
 from mesochart.stock import services as stock
 from mesochart.stock.models import MovementKind, StockMovement, Unit
 
-from .session_factories import add_points, codes, dca_session, receive, started
+from .session_factories import DCA_BRUSH, add_points, codes, dca_session, receive, started
 
 pytestmark = pytest.mark.django_db
 
@@ -614,3 +614,28 @@ def test_an_adverse_event_after_a_session_feeds_the_engine_history(
     assert history[0].adverse_events == ("necrosis",)
     second = dca_session(clinic, staff["prescriber"], consented, lot, points=2)
     assert codes(second)["contra.prior_necrosis"] == "block"
+
+
+def test_findings_about_a_lot_point_at_its_entry_in_the_engine_input(
+    clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    session = dca_session(clinic, staff["practitioner"], consented, lot, points=1)
+    sessions.do_set_brush(
+        staff["practitioner"], session, {"kind": "microneedling", "device": "pen"}
+    )
+    sessions.do_add_zone_entry(staff["practitioner"], session, {"zone": "submental"})
+    sessions.do_set_brush(staff["practitioner"], session, {**DCA_BRUSH, "lot": str(lot.pk)})
+    add_points(staff["practitioner"], session, 1)
+    entries = sessions.session_entries(session)
+    assert list(sessions.engine_paths(entries).values()) == [
+        "injections[0]",
+        "microneedling[0]",
+        "injections[1]",
+    ]
+    stock.do_quarantine_lot(staff["manager"], clinic, lot, "fridge excursion")
+    wheres = [
+        f["where"] for f in sessions.run_check(session).findings if f["code"] == "lot.quarantined"
+    ]
+    assert wheres == ["injections[0].lot", "injections[1].lot"]
+    assert sessions.concerns("injections[1].lot", "injections[1]")
+    assert not sessions.concerns("injections[10].lot", "injections[1]")
