@@ -196,6 +196,7 @@ class Protocol:
 @dataclass(frozen=True, slots=True)
 class Rule:
     code: str
+    title: str
     severity: str
     evidence: str
     source: str
@@ -618,6 +619,7 @@ class Library:
         doc = raw["rules.toml"]
         rules: dict[str, Rule] = {}
         known_keys = {
+            "title",
             "severity",
             "evidence",
             "source",
@@ -637,6 +639,7 @@ class Library:
                 )
             rules[code] = Rule(
                 code=code,
+                title=r.text(d, "title", path),
                 severity=r.choice(d, "severity", path, SEVERITIES),
                 evidence=evidence,
                 source=r.text(d, "source", path),

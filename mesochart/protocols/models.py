@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,35 @@ if TYPE_CHECKING:
     from .library import Library
 
 SEVERITY_RANK = {"ok": 0, "info": 0, "warn": 1, "block": 2}
+
+
+def _json(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Contract JSON of one record: dates as ISO strings, tuples as lists, absent
+    (None) fields left out."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, _Record):
+            value = value.as_dict()
+        elif isinstance(value, tuple | frozenset):
+            value = [v.as_dict() if hasattr(v, "as_dict") else v for v in value]
+        out[key] = value
+    return out
+
+
+class _Record:
+    """An input record that writes itself back as contract JSON."""
+
+    __slots__ = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """This record as the check-session contract's JSON (``parse_session`` reads it back)."""
+        return _json({f.name: getattr(self, f.name) for f in fields(self)})  # type: ignore[arg-type]
+
+
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -34,7 +63,7 @@ class InvalidInput(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Patient:
+class Patient(_Record):
     birth_date: date
     sex: str | None = None
     pregnant: bool = False
@@ -48,7 +77,7 @@ class Patient:
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryEntry:
+class HistoryEntry(_Record):
     date: date
     protocol: str
     zones: tuple[str, ...] = ()
@@ -57,14 +86,14 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class Component:
+class Component(_Record):
     product: str
     lot: str | None = None
     expiry: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Injection:
+class Injection(_Record):
     zone: str
     product: str
     lot: str | None = None
@@ -79,14 +108,14 @@ class Injection:
 
 
 @dataclass(frozen=True, slots=True)
-class Topical:
+class Topical(_Record):
     product: str
     lot: str | None = None
     expiry: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Microneedling:
+class Microneedling(_Record):
     zone: str
     device: str | None = None
     needle_length_mm: float | None = None
@@ -96,14 +125,14 @@ class Microneedling:
 
 
 @dataclass(frozen=True, slots=True)
-class InstrumentPack:
+class InstrumentPack(_Record):
     status: str
     id: str | None = None
     expires: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
+class Session(_Record):
     date: date
     protocol: str
     patient: Patient
@@ -112,6 +141,13 @@ class Session:
     injections: tuple[Injection, ...] = ()
     microneedling: tuple[Microneedling, ...] = ()
     instrument_packs: tuple[InstrumentPack, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The session as the check-session contract's JSON (``parse_session`` reads it
+        back into an equal :class:`Session`)."""
+        data = _Record.as_dict(self)
+        data["consents"] = sorted(self.consents)
+        return data
 
 
 @dataclass(frozen=True, slots=True)

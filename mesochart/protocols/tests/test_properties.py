@@ -135,3 +135,16 @@ def test_removing_an_injection_never_raises_above_a_clean_base(data: dict[str, A
     if extra:
         fewer["injections"].remove(extra[-1])
         assert verdict(fewer) <= base
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(sessions())
+def test_a_parsed_session_writes_back_the_json_that_parses_to_it(data: dict[str, Any]) -> None:
+    """``Session.as_dict`` is the contract's JSON: the care app builds the engine's records
+    directly and keeps this JSON with the signed session."""
+    from mesochart.protocols import parse_session
+
+    session = parse_session(data, LIB)
+    again = parse_session(session.as_dict(), LIB)
+    assert again == session
+    assert check_session(again).as_dict() == check_session(data).as_dict()
