@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
-from datetime import datetime
+from datetime import date, datetime
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
@@ -47,6 +47,14 @@ class Clinic(models.Model):
 
     def local_now(self) -> datetime:
         return timezone.now().astimezone(zoneinfo.ZoneInfo(self.timezone))
+
+    def local_day(self, moment: datetime) -> date:
+        """The clinic's calendar day at ``moment`` (an aware datetime)."""
+        return moment.astimezone(zoneinfo.ZoneInfo(self.timezone)).date()
+
+    def today(self) -> date:
+        """Today in the clinic's own time zone: the day every clinical rule counts in."""
+        return self.local_now().date()
 
 
 class User(AbstractUser):

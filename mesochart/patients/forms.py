@@ -5,8 +5,11 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from . import vocabulary
+from .duplicates import Duplicate, reason_problem
 from .models import MedicalProfile, Patient
 
 
@@ -70,7 +73,11 @@ class ProfileForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The version the editor started from; it travels with typed values kept across an idle
+    # sign-out (idle.js), so a form restored after signing in still meets the 409 check.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput(attrs={"data-concurrency": ""}), required=False
+    )
 
     class Meta:
         model = MedicalProfile
@@ -105,3 +112,43 @@ class ProfileForm(forms.ModelForm):
 
 class PatientSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Search")
+
+
+class DuplicateCheckForm(forms.Form):
+    """The "register anyway" part of the duplicate warning on the registration page.
+
+    ``seen`` carries back the ids of the matches the warning showed, so a match that
+    appears only after the warning (the phone was changed, say) is warned about too.
+    """
+
+    anyway = forms.BooleanField(required=False)
+    reason = forms.CharField(
+        label=_("Why this is a different person"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_('A few words, kept in the audit trail, e.g. "twin sister, own phone".'),
+    )
+    seen = forms.Field(required=False, widget=forms.MultipleHiddenInput)
+
+    def blocks(self, duplicates: list[Duplicate]) -> int | None:
+        """Why the registration cannot go ahead yet: 409 to show the warning, 400 when
+        "register anyway" was chosen without a usable reason (the error is on
+        ``reason``); ``None`` when it may go ahead."""
+        if not duplicates:
+            return None
+        if not self.is_valid() or not self.cleaned_data["anyway"]:
+            return 400 if self.errors else 409
+        if not {str(d.patient.pk) for d in duplicates} <= set(self.cleaned_data["seen"] or ()):
+            self.add_error(
+                None, gettext("Another possible match appeared: check it before continuing.")
+            )
+            return 409
+        problem = reason_problem(self.cleaned_data["reason"])
+        if problem is not None:
+            self.add_error("reason", problem)
+            return 400
+        return None
+
+    def given_reason(self) -> str:
+        return " ".join(self.cleaned_data["reason"].split())

@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 
 from mesochart.accounts.models import Clinic, Organisation
 
-from . import vocabulary
+from . import keys, vocabulary
 
 
 class Sex(models.TextChoices):
@@ -35,6 +35,9 @@ class Language(models.TextChoices):
     RU = "ru", "Russian"
 
 
+MATCH_KEY_FIELDS = ("name_key", "phone_key", "email_key")
+
+
 class Patient(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
@@ -55,6 +58,11 @@ class Patient(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Match keys for the duplicate check (``keys.py``), set by ``save()`` from the
+    # fields above; "" means "nothing to match on".
+    name_key = models.CharField(max_length=keys.KEY_MAX_LENGTH, blank=True, editable=False)
+    phone_key = models.CharField(max_length=keys.PHONE_KEY_DIGITS, blank=True, editable=False)
+    email_key = models.CharField(max_length=keys.KEY_MAX_LENGTH, blank=True, editable=False)
 
     class Meta:
         ordering = ["family_name", "given_name", "mrn"]
@@ -66,10 +74,31 @@ class Patient(models.Model):
                 "clinic", Lower("family_name"), Lower("given_name"), name="patient_clinic_name_idx"
             ),
             models.Index(fields=["clinic", "birth_date"], name="patient_clinic_birth_idx"),
+            models.Index(
+                fields=["clinic", "name_key", "birth_date"], name="patient_dup_name_birth_idx"
+            ),
+            models.Index(fields=["clinic", "phone_key"], name="patient_dup_phone_idx"),
+            models.Index(fields=["clinic", "email_key"], name="patient_dup_email_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.full_name} ({self.mrn})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves with the match keys recomputed (also when ``update_fields`` is given).
+
+        ``bulk_create``/``update()`` bypass this: they must set the keys themselves.
+        """
+        self.set_match_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, *MATCH_KEY_FIELDS}
+        super().save(*args, **kwargs)
+
+    def set_match_keys(self) -> None:
+        self.name_key = keys.name_key(self.family_name, self.given_name)
+        self.phone_key = keys.phone_key(self.phone)
+        self.email_key = keys.email_key(self.email)
 
     @property
     def full_name(self) -> str:

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from mesochart.accounts.models import Clinic, Organisation, User
 from mesochart.audit.services import record
-from mesochart.errors import Conflict
+from mesochart.errors import Conflict, InvalidInput
 
+from .duplicates import possible_duplicates, reason_problem
 from .models import PROFILE_FIELDS, MedicalProfile, MedicalProfileVersion, Patient
 
 PATIENT_FIELDS = (
@@ -34,8 +35,27 @@ def _allocate_mrn(organisation: Organisation) -> str:
 
 
 def do_create_patient(
-    actor: User, clinic: Clinic, data: dict[str, Any], profile: dict[str, Any] | None = None
+    actor: User,
+    clinic: Clinic,
+    data: dict[str, Any],
+    profile: dict[str, Any] | None = None,
+    *,
+    duplicate_reason: str | None = None,
 ) -> Patient:
+    """Register a patient with their first profile version.
+
+    Possible duplicates (``duplicates.possible_duplicates``) do not stop this: the
+    registration page warns first and passes ``duplicate_reason`` when reception
+    continues. The audit event names the possible duplicates found at the moment of
+    saving (``possible_duplicates``: ids) and the reason given (``duplicate_reason``).
+    A reason that is given must be a few words (``InvalidInput`` on
+    ``duplicate_reason`` otherwise).
+    """
+    if duplicate_reason is not None:
+        duplicate_reason = " ".join(duplicate_reason.split())
+        problem = reason_problem(duplicate_reason)
+        if problem is not None:
+            raise InvalidInput(problem, field="duplicate_reason")
     with transaction.atomic():
         patient = Patient(
             organisation_id=clinic.organisation_id,
@@ -45,6 +65,9 @@ def do_create_patient(
             **{name: data[name] for name in PATIENT_FIELDS if name in data},
         )
         patient.full_clean()
+        duplicates = possible_duplicates(
+            clinic, {name: getattr(patient, name) for name in PATIENT_FIELDS}
+        )
         patient.save(force_insert=True)
         medical = MedicalProfile(patient=patient, updated_by=actor, version=1)
         for name in PROFILE_FIELDS:
@@ -65,9 +88,12 @@ def do_create_patient(
             changed_by=actor,
             changed_at=timezone.now(),
         )
-        record(
-            "patient.create", actor=actor, clinic=clinic, obj=patient, details={"mrn": patient.mrn}
-        )
+        details: dict[str, Any] = {"mrn": patient.mrn}
+        if duplicates:
+            details["possible_duplicates"] = [str(d.patient.pk) for d in duplicates]
+        if duplicate_reason is not None:
+            details["duplicate_reason"] = duplicate_reason
+        record("patient.create", actor=actor, clinic=clinic, obj=patient, details=details)
     return patient
 
 

@@ -16,7 +16,8 @@ from mesochart.library.services import library_for
 
 from . import services
 from .access import patient_for, patients_visible_to
-from .forms import PatientForm, PatientSearchForm, ProfileForm
+from .duplicates import Duplicate, possible_duplicates
+from .forms import DuplicateCheckForm, PatientForm, PatientSearchForm, ProfileForm
 from .screening import screen_all
 from .search import search_patients
 
@@ -37,25 +38,39 @@ def patient_list(request: ClinicRequest) -> HttpResponse:
 
 @require("patient.create")
 def patient_create(request: ClinicRequest) -> HttpResponse:
+    """Register a patient. Possible duplicates in the clinic are shown first (409,
+    nothing saved, everything typed kept); "register anyway" needs a reason (400
+    without one)."""
     can_profile = has_perm(request.membership, "profile.edit")
     form = PatientForm(request.POST or None, prefix="p")
     profile_form = ProfileForm(request.POST or None, prefix="m") if can_profile else None
+    check = DuplicateCheckForm(request.POST or None, prefix="d")
+    duplicates: list[Duplicate] = []
+    status = 400 if request.method == "POST" else 200
     if (
         request.method == "POST"
         and form.is_valid()
         and (profile_form is None or profile_form.is_valid())
     ):
-        patient = services.do_create_patient(
-            request.user,
-            request.clinic,
-            form.cleaned_data,
-            profile_form.profile_data() if profile_form is not None else None,
-        )
-        return redirect("patients:chart", patient_id=patient.pk)
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request, "patients/create.html", {"form": form, "profile_form": profile_form}, status=status
-    )
+        duplicates = possible_duplicates(request.clinic, form.cleaned_data)
+        blocked = check.blocks(duplicates)
+        if blocked is None:
+            patient = services.do_create_patient(
+                request.user,
+                request.clinic,
+                form.cleaned_data,
+                profile_form.profile_data() if profile_form is not None else None,
+                duplicate_reason=check.given_reason() if duplicates else None,
+            )
+            return redirect("patients:chart", patient_id=patient.pk)
+        status = blocked
+    context = {
+        "form": form,
+        "profile_form": profile_form,
+        "check": check,
+        "duplicates": duplicates,
+    }
+    return render(request, "patients/create.html", context, status=status)
 
 
 @login_required
@@ -67,9 +82,7 @@ def patient_chart(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse
     screening = []
     if has_perm(membership, "profile.view"):
         versions = list(patient.profile.versions.select_related("changed_by")[:50])
-        screening = screen_all(
-            patient, library_for(request.clinic), request.clinic.local_now().date()
-        )
+        screening = screen_all(patient, library_for(request.clinic), request.clinic.today())
     audit_events = []
     if has_perm(membership, "audit.view"):
         audit_events = list(
