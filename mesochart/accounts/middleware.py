@@ -11,43 +11,62 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
+from . import idle
+from .idle import SESSION_ACTIVITY_KEY
 from .models import Membership
 
 SESSION_CLINIC_KEY = "clinic_id"
-SESSION_ACTIVITY_KEY = "last_activity"
 
 
 class IdleTimeoutMiddleware:
-    """Signs a user out after SESSION_IDLE_TIMEOUT_MINUTES without a request."""
+    """Signs a user out after SESSION_IDLE_TIMEOUT_MINUTES without a request.
+
+    Asking how much time is left (``accounts:idle_remaining``) is not activity. A
+    POST that arrives too late has its text fields kept for the same user
+    (``idle.keep``); the sign-in page then returns to the page the user was on.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated:
+        if request.user.is_authenticated and request.path_info != reverse(
+            "accounts:idle_remaining"
+        ):
             now = time.time()
             last = request.session.get(SESSION_ACTIVITY_KEY)
-            limit = settings.SESSION_IDLE_TIMEOUT_MINUTES * 60
-            if last is not None and now - float(last) > limit:
-                from .services import do_logout
-
-                do_logout(request, reason="idle timeout")
-                messages.info(
-                    request,
-                    f"You were signed out after {settings.SESSION_IDLE_TIMEOUT_MINUTES} "
-                    "minutes without activity.",
-                )
-                login_url = (
-                    reverse(settings.LOGIN_URL) + "?" + urlencode({"next": request.get_full_path()})
-                )
-                if request.headers.get("HX-Request"):
-                    response = HttpResponse(status=204)
-                    response["HX-Redirect"] = login_url
-                    return response
-                return HttpResponseRedirect(login_url)
+            if last is not None and now - float(last) > idle.idle_seconds():
+                return self.sign_out(request)
             request.session[SESSION_ACTIVITY_KEY] = now
         return self.get_response(request)
+
+    def sign_out(self, request: HttpRequest) -> HttpResponse:
+        from .services import do_logout
+
+        user_id = str(request.user.pk)
+        fields = idle.posted_fields(request)  # read before the session is flushed
+        page = idle.return_page(request)
+        do_logout(request, reason="idle timeout")
+        minutes = settings.SESSION_IDLE_TIMEOUT_MINUTES
+        messages.info(
+            request,
+            ngettext(
+                "You were signed out after %(count)d minute without activity.",
+                "You were signed out after %(count)d minutes without activity.",
+                minutes,
+            )
+            % {"count": minutes},
+        )
+        if fields:
+            idle.keep(request, user_id, fields, page)  # in the new session, after the flush
+        login_url = reverse(settings.LOGIN_URL) + "?" + urlencode({"next": page})
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = login_url
+            return response
+        return HttpResponseRedirect(login_url)
 
 
 class ActiveClinicMiddleware:

@@ -11,7 +11,9 @@ from django.utils import timezone
 from mesochart.audit.services import record
 from mesochart.errors import AccountLocked, InvalidInput
 
-from .middleware import SESSION_ACTIVITY_KEY, SESSION_CLINIC_KEY
+from . import idle
+from .idle import SESSION_ACTIVITY_KEY
+from .middleware import SESSION_CLINIC_KEY
 from .models import Clinic, Membership, User
 
 BAD_CREDENTIALS = "Username or password is not correct."
@@ -52,7 +54,8 @@ def do_login(request: HttpRequest, username: str, password: str) -> User:
     if error is not None:
         raise error
     assert isinstance(authenticated, User)
-    login(request, authenticated)
+    login(request, authenticated)  # keeps the data of a session that had no user
+    idle.after_login(request, str(authenticated.pk))
     request.session[SESSION_ACTIVITY_KEY] = now.timestamp()
     record("auth.login", actor=authenticated, obj=authenticated)
     return authenticated

@@ -3,14 +3,15 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
 from mesochart.errors import DomainError
 
-from . import services
+from . import idle, services
 from .forms import LoginForm
 
 
@@ -46,3 +47,19 @@ def switch_clinic(request: HttpRequest, clinic_id: uuid.UUID) -> HttpResponse:
         raise Http404("No such clinic")
     services.do_switch_clinic(request, membership.clinic)
     return redirect("core:dashboard")
+
+
+@never_cache
+@require_GET
+def idle_remaining(request: HttpRequest) -> JsonResponse:
+    """Seconds left before idle sign-out. The middleware does not count this as activity,
+    so another tab's requests show here; 0 when signed out."""
+    return JsonResponse({"remaining_seconds": idle.remaining_seconds(request)})
+
+
+@never_cache
+@login_required
+@require_POST
+def idle_keepalive(request: HttpRequest) -> JsonResponse:
+    """The "Stay signed in" button: an ordinary request, so the middleware counted it."""
+    return JsonResponse({"remaining_seconds": idle.remaining_seconds(request)})
