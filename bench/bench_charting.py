@@ -1,8 +1,10 @@
-"""Charting at the chair: time from a click on the map to the refreshed workspace (the htmx
+"""Charting at the chair: time from a click on the map to the refreshed workspace (the
 request that adds the point, re-runs the safety check and renders map, totals and
-findings), and the sign-off of a 50-point session (throwaway SQLite database).
+findings), for a new patient and for a patient with a long history of signed sessions,
+with the queries each click runs; and the sign-off of a 50-point session (throwaway
+SQLite database).
 
-.venv/bin/python bench/bench_charting.py [--points 50] [--sessions 5]
+.venv/bin/python bench/bench_charting.py [--points 50] [--sessions 5] [--history 300]
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=50)
     parser.add_argument("--sessions", type=int, default=5)
+    parser.add_argument("--history", type=int, default=300)
     args, _ = parser.parse_known_args()
     tmp = tempfile.mkdtemp(prefix="mesochart-bench-")
     os.environ.pop("DATABASE_URL", None)
@@ -34,7 +38,9 @@ def main() -> None:
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
     from django.test import Client
+    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
     settings.ALLOWED_HOSTS = ["*"]
@@ -42,10 +48,20 @@ def main() -> None:
     settings.MEDIA_ROOT = tmp
 
     from mesochart.accounts.models import Clinic, Membership, Organisation, Role, User
-    from mesochart.care import maps, services, sessions
+    from mesochart.care import maps
     from mesochart.care.demo import signature_png
-    from mesochart.care.models import SignerRole, SignMethod
+    from mesochart.care.models import (
+        ChartEntry,
+        EntryKind,
+        SessionStatus,
+        SignerRole,
+        SignMethod,
+        TreatmentSession,
+    )
+    from mesochart.care.services import charting, consents, lifecycle, plans
+    from mesochart.library.services import library_for
     from mesochart.patients import services as patient_services
+    from mesochart.patients.models import Patient
     from mesochart.stock import services as stock
     from mesochart.stock.models import Storage, Unit
 
@@ -56,14 +72,16 @@ def main() -> None:
     Membership.objects.create(user=practitioner, clinic=clinic, role=Role.PRACTITIONER)
     manager = User.objects.create_user(username="bench-manager", password="x")
     Membership.objects.create(user=manager, clinic=clinic, role=Role.MANAGER)
-    templates = {t.kind: t for t in services.ensure_default_templates(clinic, manager)}
+    prescriber = User.objects.create_user(username="bench-prescriber", password="x")
+    rx_member = Membership.objects.create(user=prescriber, clinic=clinic, role=Role.PRESCRIBER)
+    templates = {t.kind: t for t in consents.ensure_default_templates(clinic, manager)}
     lot = stock.do_receive_lot(
         manager,
         clinic,
         product="dca-10mg-ml",
         lot_number="BENCH-1",
         expiry=date.today() + timedelta(days=300),  # noqa: DTZ011
-        quantity=Decimal("1000"),
+        quantity=Decimal("100000"),
         unit=Unit.ML,
         storage=Storage.ROOM,
     )
@@ -75,14 +93,15 @@ def main() -> None:
         for x in range(200)
         if maps.zone_at("face", x / 200, y / 200) == "submental"
     ]
-    clicks: list[float] = []
-    signs: list[float] = []
-    for n in range(args.sessions):
+    library = library_for(clinic)
+    limits = plans.label_limits(library, "submental-dca")
+
+    def new_patient(name: str) -> Patient:
         patient = patient_services.do_create_patient(
             practitioner,
             clinic,
             {
-                "given_name": f"Bench{n}",
+                "given_name": name,
                 "family_name": "Patient",
                 "birth_date": date(1980, 1, 1),
                 "sex": "female",
@@ -91,7 +110,7 @@ def main() -> None:
         )
         version = templates["treatment"].current_version()
         assert version is not None
-        services.do_sign_consent(
+        consents.do_sign_consent(
             practitioner,
             clinic,
             patient,
@@ -101,45 +120,136 @@ def main() -> None:
             method=SignMethod.ON_SCREEN,
             signature_png=signature_png(patient.full_name),
         )
-        session = sessions.do_create_session(
-            practitioner,
-            clinic,
+        plans.do_prescribe(
+            prescriber,
+            rx_member,
             patient,
-            protocol="submental-dca",
-            scheduled_for=date.today(),  # noqa: DTZ011
+            "submental-dca",
+            plans.PrescriptionDraft(
+                products=("dca-10mg-ml",),
+                zones=("submental",),
+                max_volume_ml=Decimal(str(limits["max_volume_ml"].number)),
+                max_points=int(limits["max_points"].number),
+                sessions=50,
+                valid_until=clinic.today() + timedelta(days=90),
+            ),
         )
-        session = sessions.do_start_session(practitioner, session)
-        sessions.do_set_brush(
+        return patient
+
+    def history(patient: Patient, n: int) -> None:
+        """``n`` earlier signed sessions, two months apart, ten entries each, written as
+        signing leaves them."""
+        now = datetime.now(dt_timezone.utc)
+        rows = []
+        for k in range(n):
+            at = now - timedelta(days=60 * (n - k) + 30)
+            rows.append(
+                TreatmentSession(
+                    organisation=org,
+                    clinic=clinic,
+                    patient=patient,
+                    protocol="skin-revitalisation",
+                    scheduled_for=at.date(),
+                    performed_on=at.date(),
+                    status=SessionStatus.SIGNED,
+                    started_at=at,
+                    signed_at=at,
+                    started_by=practitioner,
+                    signed_by=practitioner,
+                    created_by=practitioner,
+                    charted_zones=["cheek_left", "forehead"],
+                    charted_products=["ha-nonxl-vitamins"],
+                )
+            )
+        TreatmentSession.objects.bulk_create(rows)
+        ChartEntry.objects.bulk_create(
+            ChartEntry(
+                organisation=org,
+                clinic=clinic,
+                session=s,
+                kind=EntryKind.INJECTION,
+                zone="forehead",
+                view="face",
+                x=0.5,
+                y=0.2,
+                product="ha-nonxl-vitamins",
+                points=1,
+                volume_ml=Decimal("0.02"),
+                position=i + 1,
+                created_by=practitioner,
+            )
+            for s in rows
+            for i in range(10)
+        )
+
+    def started(patient: Patient) -> TreatmentSession:
+        session = lifecycle.do_create_session(
+            practitioner, clinic, patient, protocol="submental-dca", scheduled_for=clinic.today()
+        )
+        session = lifecycle.do_start_session(practitioner, session)
+        return charting.do_set_brush(
             practitioner,
             session,
-            {
-                "kind": "injection",
-                "technique": "point",
-                "lot": str(lot.pk),
-                "volume_ml": "0.2",
-                "depth_mm": "6",
-                "needle_gauge": "30",
-                "needle_length_mm": "13",
-            },
+            charting.Brush(
+                kind="injection",
+                technique="point",
+                lot=lot,
+                volume_ml=Decimal("0.2"),
+                depth_mm=Decimal("6"),
+                needle_gauge=30,
+                needle_length_mm=Decimal("13"),
+            ),
         )
+
+    def clicks(session: TreatmentSession, n: int) -> tuple[list[float], list[int]]:
         url = reverse("care:point_add", args=[session.pk])
-        for i in range(args.points):
+        times, queries = [], []
+        for i in range(n):
             x, y = grid[(i * 7) % len(grid)]
-            started = time.perf_counter()
-            response = client.post(url, {"view": "face", "x": x, "y": y}, HTTP_HX_REQUEST="true")
-            clicks.append(time.perf_counter() - started)
+            with CaptureQueriesContext(connection) as ctx:
+                started_at = time.perf_counter()
+                response = client.post(
+                    url, {"view": "face", "x": x, "y": y}, HTTP_HX_REQUEST="true"
+                )
+                times.append(time.perf_counter() - started_at)
+            queries.append(len(ctx.captured_queries))
             assert response.status_code == 200, response.content[:300]
-        started = time.perf_counter()
+        return times, queries
+
+    new_times: list[float] = []
+    new_queries: list[int] = []
+    signs: list[float] = []
+    for n in range(args.sessions):
+        session = started(new_patient(f"Bench{n}"))
+        times, queries = clicks(session, args.points)
+        new_times += times
+        new_queries += queries
+        started_at = time.perf_counter()
         response = client.post(
             reverse("care:session_sign", args=[session.pk]), HTTP_HX_REQUEST="true"
         )
-        signs.append(time.perf_counter() - started)
+        signs.append(time.perf_counter() - started_at)
         assert response.status_code == 204, response.content[:500]
-    clicks.sort()
-    p95 = clicks[int(0.95 * (len(clicks) - 1))]
+
+    long = new_patient("Long")
+    history(long, args.history)
+    long_times, long_queries = clicks(started(long), args.points)
+
+    def p95(values: list[float]) -> float:
+        ordered = sorted(values)
+        return ordered[int(0.95 * (len(ordered) - 1))]
+
     print(
-        f"charting click -> workspace (sqlite): median {statistics.median(clicks) * 1000:.1f} ms, "
-        f"p95 {p95 * 1000:.1f} ms ({len(clicks)} clicks, up to {args.points} points per session)"
+        f"charting click -> workspace, new patient (sqlite): median "
+        f"{statistics.median(new_times) * 1000:.1f} ms, p95 {p95(new_times) * 1000:.1f} ms, "
+        f"{min(new_queries)}-{max(new_queries)} queries ({len(new_times)} clicks, up to "
+        f"{args.points} points per session)"
+    )
+    print(
+        f"charting click -> workspace, patient with {args.history} earlier signed sessions "
+        f"(sqlite): median {statistics.median(long_times) * 1000:.1f} ms, p95 "
+        f"{p95(long_times) * 1000:.1f} ms, {min(long_queries)}-{max(long_queries)} queries "
+        f"({len(long_times)} clicks)"
     )
     print(
         f"sign-off of a {args.points}-point session (sqlite): median "

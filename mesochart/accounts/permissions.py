@@ -63,6 +63,10 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "session.override": ("Override a warning with a clinical reason", frozenset({P})),
     "session.addendum": ("Add an addendum to a signed session", frozenset({P, M, A})),
     "plan.manage": ("Create and close treatment plans", frozenset({P, M})),
+    "prescription.write": (
+        "Prescribe a prescription-only protocol (products, zones, dose limits), revoke it",
+        frozenset({P}),
+    ),
     "followup.view": ("See follow-ups due", frozenset({P, M, A, R, MG, AU})),
     "followup.manage": ("Mark follow-ups done", frozenset({P, M, A, R})),
     "photo.view": (

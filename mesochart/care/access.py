@@ -16,6 +16,7 @@ from .models import (
     ChartEntry,
     ConsentTemplate,
     FollowUp,
+    Prescription,
     SessionItem,
     SessionPack,
     SignedConsent,
@@ -52,6 +53,7 @@ def session_for(request: HttpRequest, session_id: uuid.UUID, perm: str) -> Treat
             "patient__profile",
             "clinic",
             "plan",
+            "prescription__prescribed_by",
             "signed_by",
             "cosigned_by",
             "started_by",
@@ -110,3 +112,14 @@ def session_item_for(request: HttpRequest, item_id: uuid.UUID, perm: str) -> Ses
         clinic_field="session__clinic",
     )
     return row
+
+
+def prescription_for(request: HttpRequest, prescription_id: uuid.UUID, perm: str) -> Prescription:
+    rx: Prescription = clinic_object_or_404(
+        request,
+        Prescription.objects.select_related("patient", "prescribed_by"),
+        prescription_id,
+        perm,
+        "prescription",
+    )
+    return rx

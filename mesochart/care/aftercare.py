@@ -17,7 +17,8 @@ from mesochart.library.services import library_for
 from mesochart.protocols import Param
 
 from .models import TreatmentSession
-from .sessions import session_day, session_entries
+from .services.check import session_entries
+from .services.followups import surveillance_days
 
 # How each instruction reads to a patient; ``{n}`` and ``{unit}`` come from the library.
 PHRASES: dict[str, str] = {
@@ -71,8 +72,7 @@ def sheet_for(session: TreatmentSession) -> AftercareSheet:
         Instruction(code, _text(code, param), param.evidence, param.source)
         for code, param in template.items.items()
     ]
-    surveillance = library.followups["infection_surveillance_days"]
-    weeks = int(surveillance.number) // 7
+    weeks = surveillance_days(library) // 7
     treated: dict[str, dict[str, Any]] = {}
     for entry in session_entries(session):
         row = treated.setdefault(
@@ -115,7 +115,7 @@ def render_pdf(session: TreatmentSession) -> bytes:
             "patient": session.patient,
             "clinic": session.clinic,
             "sheet": sheet_for(session),
-            "day": session_day(session),
+            "day": session.day,
         },
     )
     pdf = HTML(string=html).write_pdf()

@@ -56,7 +56,7 @@ def _event(uid: str, day: date, summary: str, description: str, stamp: str) -> l
 
 def patient_ics(patient: Patient, host: str) -> str:
     clinic = patient.clinic
-    today = clinic.local_now().date()
+    today = clinic.today()
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     domain = host.split(":")[0] or "mesochart.local"
     lines = [

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import transaction
 from PIL import Image, ImageDraw
@@ -17,8 +18,8 @@ from PIL import Image, ImageDraw
 from mesochart.accounts.models import Clinic, Membership, Role, User
 from mesochart.patients.models import Patient
 
-from . import services
 from .models import ConsentKind, PhotoUse, SignedConsent, SignerRole, SignMethod
+from .services import consents
 
 # (patient index, photo uses) for the patients who get consents; the rest have none,
 # so the red banner shows on their chart.
@@ -64,7 +65,7 @@ def load_care_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) -> 
     ``patients``. Returns how many consents were signed now (0 on a second run)."""
     signed = 0
     with transaction.atomic():
-        templates = {t.kind: t for t in services.ensure_default_templates(clinic, actor)}
+        templates = {t.kind: t for t in consents.ensure_default_templates(clinic, actor)}
         witness = _witness(clinic, actor)
         for patient, uses in zip(patients, DEMO_PHOTO_USES, strict=False):
             have = set(SignedConsent.objects.filter(patient=patient).values_list("kind", flat=True))
@@ -73,7 +74,7 @@ def load_care_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) -> 
                     continue
                 version = templates[kind].current_version()
                 assert version is not None
-                services.do_sign_consent(
+                consents.do_sign_consent(
                     actor,
                     clinic,
                     patient,
@@ -135,20 +136,33 @@ DEMO_SESSIONS: list[tuple[str, str, dict[str, str], list[tuple[str, int]]]] = [
 DEMO_NOTE = "Demo session"
 
 
+def _prescriber(clinic: Clinic) -> Membership | None:
+    return (
+        Membership.objects.filter(clinic=clinic, role=Role.PRESCRIBER, is_active=True)
+        .select_related("user", "clinic")
+        .first()
+    )
+
+
 def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) -> int:
     """Signed sessions across protocols for patients with a treatment consent, each
     charted point by point on the map and signed through the services (stock consumed,
-    follow-ups created). Returns how many were signed now (0 on a second run)."""
+    follow-ups created); a prescription-only protocol is prescribed by the clinic's
+    prescriber first. Returns how many were signed now (0 on a second run)."""
+    from datetime import timedelta
+
     from mesochart.library.services import library_for
     from mesochart.patients.screening import engine_patient
     from mesochart.protocols import screen
     from mesochart.stock.models import Lot
 
-    from . import maps, sessions
+    from . import maps
     from .models import SessionStatus, TreatmentSession
+    from .services import charting, check, lifecycle, plans, signing
 
     signer = _witness(clinic, actor)
     membership = Membership.objects.get(user=signer, clinic=clinic)
+    prescriber = _prescriber(clinic)
     signed = 0
     consenting = [
         p
@@ -156,7 +170,7 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
         if SignedConsent.objects.filter(patient=p, kind=ConsentKind.TREATMENT).exists()
     ]
     library = library_for(clinic)
-    today = clinic.local_now().date()
+    today = clinic.today()
     used = set(
         TreatmentSession.objects.filter(patient__in=consenting, notes=DEMO_NOTE).values_list(
             "patient_id", flat=True
@@ -169,6 +183,9 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
     )
     for protocol, lot_number, brush, zones in DEMO_SESSIONS:
         if protocol in done:
+            continue
+        needs_rx = plans.needs_prescription(library, protocol)
+        if needs_rx and prescriber is None:
             continue
         # The first consenting patient the protocol suits (screening without a finding).
         patient = next(
@@ -187,7 +204,31 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
         if lot is None:
             continue
         with transaction.atomic():
-            session = sessions.do_create_session(
+            if needs_rx and prescriber is not None:
+                proto = library.protocols[protocol]
+                limits = plans.label_limits(library, protocol)
+                plans.do_prescribe(
+                    prescriber.user,
+                    prescriber,
+                    patient,
+                    protocol,
+                    plans.PrescriptionDraft(
+                        products=tuple(
+                            sorted(plans.prescription_products(library, proto.products))
+                        ),
+                        zones=tuple(z for z, _n in zones),
+                        max_volume_ml=Decimal(str(limits["max_volume_ml"].number))
+                        if "max_volume_ml" in limits
+                        else None,
+                        max_points=int(limits["max_points"].number)
+                        if "max_points" in limits
+                        else None,
+                        sessions=1,
+                        valid_until=today + timedelta(days=30),
+                        notes="Demo prescription.",
+                    ),
+                )
+            session = lifecycle.do_create_session(
                 signer,
                 clinic,
                 patient,
@@ -195,25 +236,37 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
                 scheduled_for=today,
                 notes=DEMO_NOTE,
             )
-            session = sessions.do_start_session(signer, session)
-            sessions.do_set_brush(
-                signer, session, {"kind": "injection", "lot": str(lot.pk), **brush}
+            session = lifecycle.do_start_session(signer, session)
+            charting.do_set_brush(
+                signer,
+                session,
+                charting.Brush(
+                    kind="injection",
+                    lot=lot,
+                    technique=brush["technique"],
+                    volume_ml=Decimal(brush["volume_ml"]),
+                    depth_mm=Decimal(brush["depth_mm"]),
+                    needle_gauge=int(brush["needle_gauge"]),
+                    needle_length_mm=Decimal(brush["needle_length_mm"]),
+                ),
             )
             for zone, count in zones:
                 cx, cy = maps.zone_centroid("face", zone)
+                clicks = []
                 for i in range(count):
                     # A small grid around the zone's centre, kept inside the zone.
                     x = cx + ((i % 4) - 1.5) * 0.012
                     y = cy + ((i // 4) - 1) * 0.01
                     if maps.zone_at("face", x, y) != zone:
                         x, y = cx, cy
-                    sessions.do_add_point(signer, session, view="face", x=x, y=y)
-            if sessions.run_check(session).blocking:
-                sessions.do_cancel_session(
+                    clicks.append(charting.MapPoint("face", x, y))
+                charting.do_add_points(signer, session, clicks)
+            if check.run_check(session).blocking:
+                lifecycle.do_cancel_session(
                     signer, session, "Demo: the safety check found a contraindication."
                 )
                 continue
-            sessions.do_sign_session(signer, membership, session)
+            signing.do_sign_session(signer, membership, session)
             signed += 1
     # One session waiting to start today, for the next consenting patient.
     rest = [p for p in consenting if p.pk not in used]
@@ -221,7 +274,7 @@ def load_session_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) 
         clinic=clinic, status=SessionStatus.PLANNED, notes=DEMO_NOTE
     )
     if rest and not planned.exists():
-        sessions.do_create_session(
+        lifecycle.do_create_session(
             signer, clinic, rest[0], protocol="skin-booster", scheduled_for=today, notes=DEMO_NOTE
         )
     return signed

@@ -8,7 +8,7 @@ what was signed. See docs/consent.md.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -194,6 +194,59 @@ class TreatmentPlan(models.Model):
         return f"{self.protocol} from {self.start:%Y-%m-%d}"
 
 
+class Prescription(models.Model):
+    """A prescriber's written prescription for a prescription-only protocol: which
+    products, in which zones, within which per-session limits, for how many sessions and
+    until when. A session of such a protocol starts only against one, and signing checks
+    the chart against it (docs/sessions.md, "Prescription before administration")."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="prescriptions")
+    protocol = models.CharField(max_length=60)
+    plan = models.ForeignKey(
+        TreatmentPlan,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="prescriptions",
+    )
+    products = models.JSONField(default=list, help_text="Library product and mixture codes.")
+    zones = models.JSONField(default=list, help_text="Library zone codes.")
+    max_volume_ml = models.DecimalField(
+        max_digits=6, decimal_places=3, null=True, blank=True, help_text="Per session."
+    )
+    max_points = models.PositiveIntegerField(null=True, blank=True, help_text="Per session.")
+    sessions = models.PositiveSmallIntegerField(default=1)
+    valid_until = models.DateField()
+    notes = models.TextField(blank=True)
+    prescribed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    prescribed_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-prescribed_at"]
+        indexes = [
+            models.Index(fields=["patient", "protocol", "valid_until"], name="rx_patient_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(sessions__gte=1), name="rx_sessions_min")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.protocol} until {self.valid_until:%Y-%m-%d}"
+
+    def is_valid_on(self, day: date) -> bool:
+        return self.revoked_at is None and day <= self.valid_until
+
+
 class SessionStatus(models.TextChoices):
     PLANNED = "planned", "Planned"
     IN_PROGRESS = "in_progress", "In progress"
@@ -245,6 +298,15 @@ class TreatmentSession(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     cancelled_reason = models.TextField(blank=True)
+    # The day the session took place (the clinic's local day), set when it starts.
+    performed_on = models.DateField(null=True, blank=True)
+    # What the engine's history needs of a signed session, written once at signing (a
+    # signed session never changes), so later sessions never reload its entries.
+    charted_zones = models.JSONField(default=list, blank=True)
+    charted_products = models.JSONField(default=list, blank=True)
+    prescription = models.ForeignKey(
+        Prescription, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # Mixtures drawn up at the chair for this session (components consumed when prepared).
     preparations = models.ManyToManyField("stock.MixturePreparation", blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -257,10 +319,16 @@ class TreatmentSession(models.Model):
         indexes = [
             models.Index(fields=["patient", "status", "scheduled_for"], name="session_patient_idx"),
             models.Index(fields=["clinic", "scheduled_for"], name="session_clinic_day_idx"),
+            models.Index(fields=["patient", "status", "performed_on"], name="session_history_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.protocol} on {self.scheduled_for:%Y-%m-%d}"
+
+    @property
+    def day(self) -> date:
+        """The day the session took place (or is planned for)."""
+        return self.performed_on or self.scheduled_for
 
     @property
     def is_editable(self) -> bool:

@@ -1,8 +1,10 @@
-"""Plans, sessions, charting, sign-off, aftercare and follow-ups (views).
+"""Plans, prescriptions, sessions, charting, sign-off, aftercare and follow-ups (views).
 
-Chart-changing views answer htmx with the ``care/_workspace.html`` fragment (map,
-brush, entries, totals, live findings, packs, sign-off); without htmx they redirect to
-the session page, so every control also works as a plain form.
+Chart-changing views answer the charting screen (``HX-Request``) with the workspace
+fragment, whatever the outcome: on a refusal with the error beside the field it names,
+the status of the refusal (400, 403, 409) and the values the server holds. Without htmx
+they redirect to the session page with the error as a message, so every control also
+works as a plain form.
 """
 
 from __future__ import annotations
@@ -17,57 +19,76 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from mesochart.accounts.permissions import has_perm, require
+from mesochart.accounts.permissions import require
 from mesochart.audit.services import record
 from mesochart.core.http import ClinicRequest
 from mesochart.errors import DomainError, InvalidInput
 from mesochart.library.services import library_for
 from mesochart.patients.access import patient_for
-from mesochart.sterility.models import CycleStatus, Pack, PackStatus, SterileItemLot
-from mesochart.stock import services as stock
 
-from . import aftercare, calendar, maps, sessions
+from . import aftercare, calendar
 from .access import (
     entry_for,
     follow_up_for,
     plan_for,
+    prescription_for,
     session_for,
     session_item_for,
     session_pack_for,
 )
 from .forms import (
     AddendumForm,
+    BrushForm,
     CancelSessionForm,
     ClosePlanForm,
+    EntryEditForm,
     FollowUpDoneForm,
+    ItemForm,
+    MixtureForm,
     NewSessionForm,
     OverrideForm,
     PlanForm,
+    PrescriptionForm,
+    RevokePrescriptionForm,
+    SupplyForm,
+    ZoneEntryForm,
+    first_errors,
+    map_points,
 )
-from .models import EntryKind, SessionStatus, TreatmentSession
-from .services import consent_status
+from .models import SessionStatus, TreatmentSession
+from .services import charting, followups, lifecycle, plans, signing
+from .workspace import planned_context, workspace
 
 
 def _add_error(form: Any, exc: DomainError) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
-# --- plans ------------------------------------------------------------------------------
+def _safe_next(request: ClinicRequest, fallback: str) -> str:
+    nxt = request.POST.get("next") or request.GET.get("next") or ""
+    if nxt and url_has_allowed_host_and_scheme(
+        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return nxt
+    return fallback
+
+
+# --- plans and prescriptions ---------------------------------------------------------------
 
 
 @login_required
 def plan_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "plan.manage", with_profile=False)
-    today = request.clinic.local_now().date()
-    form = PlanForm(request.POST or None, initial={"start": today})
+    form = PlanForm(request.POST or None, initial={"start": request.clinic.today()})
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
             try:
-                plan = sessions.do_create_plan(
+                plan = plans.do_create_plan(
                     request.user, request.clinic, patient, **form.cleaned_data
                 )
             except DomainError as exc:
@@ -87,23 +108,99 @@ def plan_detail(request: ClinicRequest, plan_id: uuid.UUID) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                sessions.do_close_plan(request.user, plan, **form.cleaned_data)
+                plans.do_close_plan(request.user, plan, **form.cleaned_data)
             except DomainError as exc:
                 _add_error(form, exc)
                 status = exc.status
             else:
                 return redirect("care:plan_detail", plan_id=plan.pk)
-    course = sessions.plan_schedule(plan)
-    had = list(plan.sessions.select_related("signed_by").order_by("scheduled_for"))
+    library = library_for(request.clinic)
     context = {
         "plan": plan,
         "patient": plan.patient,
-        "course": course,
-        "had": had,
-        "protocol": library_for(request.clinic).protocols[plan.protocol],
+        "course": plans.plan_schedule(plan),
+        "had": list(plan.sessions.select_related("signed_by").order_by("scheduled_for")),
+        "protocol": library.protocols[plan.protocol],
         "close_form": form,
+        "prescription_needed": plans.needs_prescription(library, plan.protocol),
+        "prescriptions": list(plan.prescriptions.select_related("prescribed_by", "revoked_by")),
     }
     return render(request, "care/plan_detail.html", context, status=status)
+
+
+@login_required
+def prescription_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """A prescriber prescribes a prescription-only protocol for the patient, for a plan or
+    for the planned session they came from (``?protocol=``, ``?plan=``, ``?next=``)."""
+    patient = patient_for(request, patient_id, "prescription.write", with_profile=False)
+    library = library_for(request.clinic)
+    protocol = request.POST.get("protocol") or request.GET.get("protocol") or ""
+    if protocol not in library.protocols or not plans.needs_prescription(library, protocol):
+        raise InvalidInput(
+            _("Choose a protocol that uses a prescription-only medicine."), field="protocol"
+        )
+    plan = None
+    plan_id = request.POST.get("plan") or request.GET.get("plan") or ""
+    if plan_id:
+        try:
+            plan = plan_for(request, uuid.UUID(plan_id), "prescription.write")
+        except ValueError:
+            raise InvalidInput(_("No such plan."), field="plan") from None
+    proto = library.protocols[protocol]
+    limits = plans.label_limits(library, protocol)
+    initial: dict[str, Any] = {
+        "products": list(plans.prescription_products(library, (*proto.products, *proto.mixtures))),
+        "zones": list(proto.zones),
+        "sessions": 1,
+    }
+    if "max_volume_ml" in limits:
+        initial["max_volume_ml"] = f"{limits['max_volume_ml'].number:g}"
+    if "max_points" in limits:
+        initial["max_points"] = int(limits["max_points"].number)
+    form = PrescriptionForm(
+        request.POST or None, library=library, protocol=protocol, initial=initial
+    )
+    back = _safe_next(request, reverse("patients:chart", args=[patient.pk]))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                plans.do_prescribe(
+                    request.user, request.membership, patient, protocol, form.draft(), plan=plan
+                )
+            except DomainError as exc:
+                _add_error(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, _("Prescription recorded: the session may start."))
+                return redirect(back)
+    context = {
+        "form": form,
+        "patient": patient,
+        "protocol": proto,
+        "plan": plan,
+        "limits": limits,
+        "next": back,
+    }
+    return render(request, "care/prescription_form.html", context, status=status)
+
+
+@require_POST
+@login_required
+def prescription_revoke(request: ClinicRequest, prescription_id: uuid.UUID) -> HttpResponse:
+    rx = prescription_for(request, prescription_id, "prescription.write")
+    form = RevokePrescriptionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Reason: say why the prescription is revoked."))
+    else:
+        try:
+            plans.do_revoke_prescription(
+                request.user, request.membership, rx, form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    return redirect(_safe_next(request, reverse("patients:chart", args=[rx.patient_id])))
 
 
 # --- sessions -----------------------------------------------------------------------------
@@ -112,16 +209,16 @@ def plan_detail(request: ClinicRequest, plan_id: uuid.UUID) -> HttpResponse:
 @login_required
 def session_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "session.chart", with_profile=False)
-    today = request.clinic.local_now().date()
+    today = request.clinic.today()
     initial = {"scheduled_for": today, "start_now": True, "protocol": request.GET.get("protocol")}
-    form = NewSessionForm(request.POST or None, initial=initial)
+    form = NewSessionForm(request.POST or None, initial=initial, today=today)
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
             data = form.cleaned_data
             try:
-                session = sessions.do_create_session(
+                session = lifecycle.do_create_session(
                     request.user,
                     request.clinic,
                     patient,
@@ -129,160 +226,96 @@ def session_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpRespons
                     scheduled_for=data["scheduled_for"],
                     notes=data["notes"],
                 )
-                if data["start_now"]:
-                    if data["scheduled_for"] != today:
-                        messages.info(request, "Started today, the day it happens.")
-                    session = sessions.do_start_session(request.user, session)
             except DomainError as exc:
                 _add_error(form, exc)
             else:
+                if data["start_now"]:
+                    try:
+                        lifecycle.do_start_session(request.user, session)
+                    except DomainError as exc:
+                        messages.error(request, exc.message)
                 return redirect("care:session", session_id=session.pk)
-    return render(
-        request, "care/session_new.html", {"form": form, "patient": patient}, status=status
-    )
+    context = {"form": form, "patient": patient, "today": today}
+    return render(request, "care/session_new.html", context, status=status)
 
 
-def _workspace(
+def _fresh(session: TreatmentSession) -> TreatmentSession:
+    """The session as it is now, with what the workspace reads of it (one query)."""
+    return TreatmentSession.objects.select_related(
+        "patient__profile", "clinic", "plan", "prescription__prescribed_by"
+    ).get(pk=session.pk)
+
+
+def _session_of(result: object) -> TreatmentSession | None:
+    """The session a charting service locked and changed, when its result carries it (so
+    the workspace does not read the row a third time)."""
+    if isinstance(result, TreatmentSession):
+        return result
+    if isinstance(result, charting.AddedPoints) and result.entries:
+        result = result.entries[0]
+    descriptor = getattr(type(result), "session", None)
+    if descriptor is not None and hasattr(descriptor, "is_cached") and descriptor.is_cached(result):
+        cached = result.session  # type: ignore[attr-defined]
+        return cached if isinstance(cached, TreatmentSession) else None
+    return None
+
+
+def _chart_response(
     request: ClinicRequest,
     session: TreatmentSession,
     *,
     errors: dict[str, str] | None = None,
+    status: int = 200,
     blocked: list[str] | None = None,
-) -> dict[str, Any]:
-    library = library_for(request.clinic)
-    entries = sessions.session_entries(session)
-    editable = session.status == SessionStatus.IN_PROGRESS
-    check = sessions.run_check(session, entries=entries) if editable else None
-    findings = check.findings if check else session.check_result.get("findings", [])
-    proto = library.protocols[session.protocol]
-    views = maps.views_for_zones(proto.zones) or ["face"]
-    # Points turn red while a dose or zone block stands (e.g. the 51st DCA point).
-    zone_blocks = [
-        f for f in findings if f["severity"] == "block" and f["code"].startswith(("dose.", "zone."))
-    ]
-    blocked_all = any(f["code"].startswith("dose.") for f in zone_blocks)
-    paths = sessions.engine_paths(entries)
-    blocked_zones = {
-        e.zone
-        for f in zone_blocks
-        for e in entries
-        if e.pk in paths and sessions.concerns(f["where"], paths[e.pk])
-    }
-    points = [
-        {
-            "id": str(e.pk),
-            "x": e.x,
-            "y": e.y,
-            "zone": e.zone,
-            "label": str(n),
-            "view": e.view,
-            "css_class": "pt-blocked" if e.zone in blocked_zones or blocked_all else "",
-        }
-        for n, e in enumerate(entries, 1)
-        if e.x is not None
-    ]
-    svgs = [
-        {
-            "view": v,
-            "svg": maps.render_svg(
-                v,
-                [p for p in points if p["view"] == v],
-                highlight_zones=proto.zones,
-                interactive=editable and has_perm(request.membership, "session.chart"),
-            ),
-        }
-        for v in views
-    ]
-    lots = []
-    mixtures = []
-    if editable:
-        codes = list(proto.products)
-        for code in codes:
-            for lot in stock.fefo_lots(request.clinic, code):
-                lots.append(lot)
-        for code in proto.mixtures:
-            recipe = library.mixtures[code]
-            mixtures.append(
-                {
-                    "code": code,
-                    "name": recipe.name,
-                    "components": [
-                        {"product": c, "lots": stock.fefo_lots(request.clinic, c)}
-                        for c in recipe.components
-                    ],
-                }
-            )
-    return {
-        "session": session,
-        "patient": session.patient,
-        "protocol": proto,
-        "library": library,
-        "entries": entries,
-        "totals": sessions.totals(session, entries),
-        "check": check,
-        "findings": findings,
-        "verdict": check.verdict if check else session.check_result.get("verdict"),
-        "maps": svgs,
-        "lots": lots,
-        "mixtures": mixtures,
-        "preparations": list(session.preparations.all()),
-        "techniques": [library.techniques[t] for t in proto.techniques],
-        "kinds": [
-            (k.value, k.label)
-            for k in EntryKind
-            if any(library.techniques[t].kind == k.value for t in proto.techniques)
-        ],
-        "devices": sorted(
-            {d for t in proto.techniques for d in library.techniques[t].device_codes}
-        ),
-        "zones": [library.zones[z] for z in proto.zones],
-        "packs": list(session.packs.select_related("pack__cycle")),
-        "items": list(session.items.select_related("item_lot")),
-        "available_packs": list(
-            Pack.objects.filter(
-                clinic=request.clinic,
-                status=PackStatus.AVAILABLE,
-                cycle__status=CycleStatus.RELEASED,
-            )
-            .exclude(expires_on__lt=request.clinic.local_now().date())
-            .order_by("expires_on", "code")[:50]
+    notice: str = "",
+    changed: TreatmentSession | None = None,
+) -> HttpResponse:
+    """The workspace fragment for the charting screen (the refusal's status and the error
+    beside its field), else a redirect to the session page with the error as a message.
+    ``changed``: the session as the service left it, when it is at hand."""
+    if request.htmx:
+        context = workspace(
+            changed or _fresh(session),
+            request.membership,
+            errors=errors,
+            blocked=blocked,
+            notice=notice,
         )
-        if editable
-        else [],
-        "item_lots": list(
-            SterileItemLot.objects.filter(clinic=request.clinic).order_by("product", "lot")
-        )
-        if editable
-        else [],
-        "supplies": _supplies(session, entries),
-        "editable": editable,
-        "consent": consent_status(session.patient, session.protocol),
-        "errors": errors or {},
-        "blocked": blocked or [],
-        "can_sign": has_perm(request.membership, "session.sign"),
-        "can_chart": has_perm(request.membership, "session.chart"),
-        "can_override": has_perm(request.membership, "session.override"),
-        "next_url": reverse("care:session", args=[session.pk]),
-    }
+        return render(request, "care/_workspace.html", context, status=status)
+    for name, message in (errors or {}).items():
+        messages.error(request, message if name == "general" else f"{name}: {message}")
+    for reason in blocked or []:
+        messages.error(request, reason)
+    if notice:
+        messages.info(request, notice)
+    return redirect("care:session", session_id=session.pk)
 
 
-def _supplies(session: TreatmentSession, entries: list[Any]) -> list[dict[str, Any]]:
-    """Supply rows with the volume charted from each lot, so the clinician can count the
-    vials or syringes it took."""
-    charted: dict[Any, Any] = {}
-    for e in entries:
-        if e.lot_id and e.total_ml is not None:
-            charted[e.lot_id] = charted.get(e.lot_id, 0) + e.total_ml
-    return [
-        {"row": s, "lot": s.lot, "quantity": s.quantity, "ml": charted.get(s.lot_id)}
-        for s in session.supplies.select_related("lot")
-    ]
+def _chart_action(
+    request: ClinicRequest, session: TreatmentSession, action: Callable[[], object]
+) -> HttpResponse:
+    """Run one charting service; answer with the workspace, or its refusal beside the field."""
+    try:
+        result = action()
+    except DomainError as exc:
+        return _chart_response(
+            request,
+            session,
+            errors={exc.field or "general": exc.message},
+            status=exc.status,
+            blocked=getattr(exc, "reasons", None),
+        )
+    return _chart_response(request, session, changed=_session_of(result))
+
+
+def _form_refused(request: ClinicRequest, session: TreatmentSession, form: Any) -> HttpResponse:
+    return _chart_response(request, session, errors=first_errors(form), status=400)
 
 
 @login_required
 def session_detail(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.view")
-    context = _workspace(request, session)
+    context = workspace(session, request.membership)
     context.update(
         {
             "overrides": list(session.overrides.select_related("by")),
@@ -290,42 +323,11 @@ def session_detail(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespons
             "follow_ups": list(session.follow_ups.all()),
             "addendum_form": AddendumForm(),
             "cancel_form": CancelSessionForm(),
-            "override_form": OverrideForm(),
         }
     )
+    if session.status == SessionStatus.PLANNED:
+        context.update(planned_context(session, request.membership))
     return render(request, "care/session.html", context)
-
-
-def _chart_response(
-    request: ClinicRequest,
-    session: TreatmentSession,
-    exc: DomainError | None = None,
-) -> HttpResponse:
-    """The workspace fragment for htmx (400 with the error beside its field), else a
-    redirect to the session page with the error as a message."""
-    if request.htmx:
-        errors = {(exc.field or "__all__"): exc.message} if exc else {}
-        blocked = getattr(exc, "reasons", None)
-        context = _workspace(
-            request, TreatmentSession.objects.get(pk=session.pk), errors=errors, blocked=blocked
-        )
-        return render(request, "care/_workspace.html", context, status=exc.status if exc else 200)
-    if exc is not None:
-        messages.error(request, f"{exc.field or 'session'}: {exc.message}")
-        for reason in getattr(exc, "reasons", []):
-            messages.error(request, reason)
-    return redirect("care:session", session_id=session.pk)
-
-
-def _chart_action(
-    request: ClinicRequest, session: TreatmentSession, action: Callable[[], object]
-) -> HttpResponse:
-    """Run one charting service; answer with the workspace (or its error beside the field)."""
-    try:
-        action()
-    except DomainError as exc:
-        return _chart_response(request, session, exc)
-    return _chart_response(request, session)
 
 
 @require_POST
@@ -333,9 +335,9 @@ def _chart_action(
 def session_start(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
     try:
-        sessions.do_start_session(request.user, session)
+        lifecycle.do_start_session(request.user, session)
     except DomainError as exc:
-        return _chart_response(request, session, exc)
+        messages.error(request, exc.message)
     return redirect("care:session", session_id=session.pk)
 
 
@@ -343,33 +345,66 @@ def session_start(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse
 @login_required
 def session_brush(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    data = request.POST.dict()
+    form = BrushForm(request.POST, session=session, library=library_for(request.clinic))
+    if not form.is_valid():
+        return _form_refused(request, session, form)
     return _chart_action(
-        request, session, lambda: sessions.do_set_brush(request.user, session, data)
+        request, session, lambda: charting.do_set_brush(request.user, session, form.brush())
     )
 
 
 @require_POST
 @login_required
 def point_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
+    """One click, or the clicks queued while the previous request was in flight."""
     session = session_for(request, session_id, "session.chart")
-    post = request.POST
-    return _chart_action(
-        request,
-        session,
-        lambda: sessions.do_add_point(
-            request.user, session, view=post.get("view", ""), x=post.get("x"), y=post.get("y")
-        ),
-    )
+    try:
+        added = charting.do_add_points(request.user, session, map_points(request.POST))
+    except DomainError as exc:
+        return _chart_response(
+            request, session, errors={exc.field or "map": exc.message}, status=exc.status
+        )
+    errors = {"map": added.message} if added.refused else None
+    return _chart_response(request, session, errors=errors, changed=_session_of(added))
 
 
 @require_POST
 @login_required
 def entry_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    data = request.POST.dict()
+    form = ZoneEntryForm(
+        request.POST, library=library_for(request.clinic), protocol=session.protocol
+    )
+    if not form.is_valid():
+        return _form_refused(request, session, form)
+    data = form.cleaned_data
     return _chart_action(
-        request, session, lambda: sessions.do_add_zone_entry(request.user, session, data)
+        request,
+        session,
+        lambda: charting.do_add_zone_entry(
+            request.user, session, zone=data["zone"], points=data["points"], note=data["note"]
+        ),
+    )
+
+
+@require_POST
+@login_required
+def entries_edit(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
+    """New volume, depth, needle, technique or lot for selected points or a whole zone."""
+    session = session_for(request, session_id, "session.chart")
+    form = EntryEditForm(request.POST, session=session, library=library_for(request.clinic))
+    if not form.is_valid():
+        return _form_refused(request, session, form)
+    return _chart_action(
+        request,
+        session,
+        lambda: charting.do_update_entries(
+            request.user,
+            session,
+            form.changes(),
+            entry_ids=form.entry_ids,
+            zone=form.cleaned_data.get("zone", ""),
+        ),
     )
 
 
@@ -377,18 +412,14 @@ def entry_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
 @login_required
 def entry_move(request: ClinicRequest, entry_id: uuid.UUID) -> HttpResponse:
     entry = entry_for(request, entry_id, "session.chart")
-    post = request.POST
-    return _chart_action(
-        request,
-        entry.session,
-        lambda: sessions.do_move_point(
-            request.user,
-            entry,
-            view=post.get("view", entry.view),
-            x=post.get("x"),
-            y=post.get("y"),
-        ),
-    )
+
+    def move() -> object:
+        points = map_points(request.POST)
+        if len(points) != 1:
+            raise InvalidInput(_("Move one point at a time."), field="map")
+        return charting.do_move_point(request.user, entry, points[0])
+
+    return _chart_action(request, entry.session, move)
 
 
 @require_POST
@@ -396,7 +427,7 @@ def entry_move(request: ClinicRequest, entry_id: uuid.UUID) -> HttpResponse:
 def entry_delete(request: ClinicRequest, entry_id: uuid.UUID) -> HttpResponse:
     entry = entry_for(request, entry_id, "session.chart")
     return _chart_action(
-        request, entry.session, lambda: sessions.do_delete_entry(request.user, entry)
+        request, entry.session, lambda: charting.do_delete_entry(request.user, entry)
     )
 
 
@@ -404,9 +435,12 @@ def entry_delete(request: ClinicRequest, entry_id: uuid.UUID) -> HttpResponse:
 @login_required
 def supply_set(request: ClinicRequest, session_id: uuid.UUID, lot_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    quantity = request.POST.get("quantity")
+    form = SupplyForm(request.POST)
+    if not form.is_valid():
+        return _form_refused(request, session, form)
+    quantity = form.cleaned_data["quantity"]
     return _chart_action(
-        request, session, lambda: sessions.do_set_supply(request.user, session, lot_id, quantity)
+        request, session, lambda: charting.do_set_supply(request.user, session, lot_id, quantity)
     )
 
 
@@ -414,17 +448,17 @@ def supply_set(request: ClinicRequest, session_id: uuid.UUID, lot_id: uuid.UUID)
 @login_required
 def mixture_prepare(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    lots = request.POST.getlist("component_lot")
-    quantities = request.POST.getlist("component_quantity")
-    if not any(lots) or len(lots) != len(quantities):
-        error = InvalidInput("Choose a lot and a quantity for each component.", field="components")
-        return _chart_response(request, session, error)
-    mixture = request.POST.get("mixture", "")
-    components = dict(zip(lots, quantities, strict=True))
+    form = MixtureForm(request.POST, session=session)
+    if not form.is_valid():
+        errors = first_errors(form)
+        if "general" in errors:
+            errors = {"components": errors.pop("general"), **errors}
+        return _chart_response(request, session, errors=errors, status=400)
+    mixture = form.cleaned_data["mixture"]
     return _chart_action(
         request,
         session,
-        lambda: sessions.do_prepare_mixture(request.user, session, mixture, components),
+        lambda: charting.do_prepare_mixture(request.user, session, mixture, form.components),
     )
 
 
@@ -434,7 +468,7 @@ def pack_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
     code = request.POST.get("pack", "")
     return _chart_action(
-        request, session, lambda: sessions.do_add_pack(request.user, session, code)
+        request, session, lambda: charting.do_add_pack(request.user, session, code)
     )
 
 
@@ -442,16 +476,19 @@ def pack_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
 @login_required
 def pack_remove(request: ClinicRequest, row_id: uuid.UUID) -> HttpResponse:
     row = session_pack_for(request, row_id, "session.chart")
-    return _chart_action(request, row.session, lambda: sessions.do_remove_pack(request.user, row))
+    return _chart_action(request, row.session, lambda: charting.do_remove_pack(request.user, row))
 
 
 @require_POST
 @login_required
 def item_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.chart")
-    item_lot, serial = request.POST.get("item_lot"), request.POST.get("serial", "")
+    form = ItemForm(request.POST, clinic=request.clinic)
+    if not form.is_valid():
+        return _form_refused(request, session, form)
+    item_lot, serial = form.cleaned_data["item_lot"], form.cleaned_data["serial"]
     return _chart_action(
-        request, session, lambda: sessions.do_add_item(request.user, session, item_lot, serial)
+        request, session, lambda: charting.do_add_item(request.user, session, item_lot, serial)
     )
 
 
@@ -459,7 +496,7 @@ def item_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
 @login_required
 def item_remove(request: ClinicRequest, item_id: uuid.UUID) -> HttpResponse:
     row = session_item_for(request, item_id, "session.chart")
-    return _chart_action(request, row.session, lambda: sessions.do_remove_item(request.user, row))
+    return _chart_action(request, row.session, lambda: charting.do_remove_item(request.user, row))
 
 
 @require_POST
@@ -468,10 +505,17 @@ def session_override(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespo
     session = session_for(request, session_id, "session.override")
     form = OverrideForm(request.POST)
     if not form.is_valid():
-        field, errs = next(iter(form.errors.items()))
-        return _chart_response(request, session, InvalidInput(str(errs[0]), field=field))
+        return _form_refused(request, session, form)
     return _chart_action(
-        request, session, lambda: sessions.do_override(request.user, session, **form.cleaned_data)
+        request,
+        session,
+        lambda: charting.do_override(
+            request.user,
+            session,
+            code=form.cleaned_data["code"],
+            wheres=form.wheres,
+            reason=form.cleaned_data["reason"],
+        ),
     )
 
 
@@ -480,10 +524,16 @@ def session_override(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespo
 def session_sign(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.sign")
     try:
-        sessions.do_sign_session(request.user, request.membership, session)
+        signing.do_sign_session(request.user, request.membership, session)
     except DomainError as exc:
-        return _chart_response(request, session, exc)
-    messages.success(request, "Session signed: stock and packs recorded, follow-ups created.")
+        return _chart_response(
+            request,
+            session,
+            errors={"session": exc.message},
+            status=exc.status,
+            blocked=getattr(exc, "reasons", None),
+        )
+    messages.success(request, _("Session signed: stock and packs recorded, follow-ups created."))
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Redirect"] = reverse("care:session", args=[session.pk])
@@ -496,7 +546,7 @@ def session_sign(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
 def session_cosign(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.cosign")
     try:
-        sessions.do_cosign(request.user, request.membership, session)
+        signing.do_cosign(request.user, request.membership, session)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("care:session", session_id=session.pk)
@@ -509,11 +559,11 @@ def session_cancel(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespons
     form = CancelSessionForm(request.POST)
     if form.is_valid():
         try:
-            sessions.do_cancel_session(request.user, session, form.cleaned_data["reason"])
+            lifecycle.do_cancel_session(request.user, session, form.cleaned_data["reason"])
         except DomainError as exc:
             messages.error(request, exc.message)
     else:
-        messages.error(request, "reason: say why the session is cancelled.")
+        messages.error(request, _("Reason: say why the session is cancelled."))
     return redirect("care:session", session_id=session.pk)
 
 
@@ -524,11 +574,11 @@ def session_addendum(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespo
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
-            sessions.do_add_addendum(request.user, session, form.cleaned_data["text"])
+            signing.do_add_addendum(request.user, session, form.cleaned_data["text"])
         except DomainError as exc:
             messages.error(request, f"text: {exc.message}")
     else:
-        messages.error(request, "text: the addendum may not be empty.")
+        messages.error(request, _("Text: the addendum may not be empty."))
     return redirect(reverse("care:session", args=[session.pk]) + "#addenda")
 
 
@@ -551,7 +601,7 @@ def session_aftercare_pdf(request: ClinicRequest, session_id: uuid.UUID) -> Http
     session = session_for(request, session_id, "session.view")
     pdf = aftercare.render_pdf(session)
     record("session.aftercare_pdf", actor=request.user, clinic=request.clinic, obj=session)
-    name = f"aftercare-{session.patient.mrn}-{sessions.session_day(session):%Y%m%d}.pdf"
+    name = f"aftercare-{session.patient.mrn}-{session.day:%Y%m%d}.pdf"
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
@@ -571,8 +621,8 @@ def patient_calendar(request: ClinicRequest, patient_id: uuid.UUID) -> HttpRespo
 
 @require("followup.view")
 def follow_up_list(request: ClinicRequest) -> HttpResponse:
-    today = request.clinic.local_now().date()
-    board = sessions.follow_up_board(request.clinic, today)
+    today = request.clinic.today()
+    board = followups.follow_up_board(request.clinic, today)
     return render(request, "care/follow_ups.html", {"board": board, "today": today})
 
 
@@ -583,12 +633,7 @@ def follow_up_done(request: ClinicRequest, follow_up_id: uuid.UUID) -> HttpRespo
     form = FollowUpDoneForm(request.POST)
     if form.is_valid():
         try:
-            sessions.do_complete_follow_up(request.user, follow_up, form.cleaned_data["note"])
+            followups.do_complete_follow_up(request.user, follow_up, form.cleaned_data["note"])
         except DomainError as exc:
             messages.error(request, exc.message)
-    nxt = request.POST.get("next", "")
-    if nxt and url_has_allowed_host_and_scheme(
-        nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(nxt)
-    return redirect("care:follow_ups")
+    return redirect(_safe_next(request, reverse("care:follow_ups")))

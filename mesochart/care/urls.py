@@ -24,6 +24,16 @@ urlpatterns = [
     # plans and sessions
     path("patients/<uuid:patient_id>/plans/new/", sv.plan_create, name="plan_create"),
     path("plans/<uuid:plan_id>/", sv.plan_detail, name="plan_detail"),
+    path(
+        "patients/<uuid:patient_id>/prescriptions/new/",
+        sv.prescription_create,
+        name="prescription_create",
+    ),
+    path(
+        "prescriptions/<uuid:prescription_id>/revoke/",
+        sv.prescription_revoke,
+        name="prescription_revoke",
+    ),
     path("patients/<uuid:patient_id>/sessions/new/", sv.session_create, name="session_create"),
     path("patients/<uuid:patient_id>/appointments.ics", sv.patient_calendar, name="calendar"),
     path("sessions/<uuid:session_id>/", sv.session_detail, name="session"),
@@ -31,6 +41,7 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/brush/", sv.session_brush, name="session_brush"),
     path("sessions/<uuid:session_id>/points/", sv.point_add, name="point_add"),
     path("sessions/<uuid:session_id>/entries/", sv.entry_add, name="entry_add"),
+    path("sessions/<uuid:session_id>/entries/edit/", sv.entries_edit, name="entries_edit"),
     path("sessions/<uuid:session_id>/supplies/<uuid:lot_id>/", sv.supply_set, name="supply_set"),
     path("sessions/<uuid:session_id>/mixtures/", sv.mixture_prepare, name="mixture_prepare"),
     path("sessions/<uuid:session_id>/packs/", sv.pack_add, name="pack_add"),

@@ -14,10 +14,10 @@ from mesochart.core.http import ClinicRequest, private_file_response
 from mesochart.errors import DomainError
 from mesochart.patients.access import patient_for
 
-from . import services
 from .access import consent_for, template_for
 from .forms import RevokeForm, TakeConsentForm, TemplateForm, VersionForm
 from .models import ConsentKind, ConsentTemplate, ConsentTemplateVersion, SignedConsent
+from .services import consents
 
 
 def _add_domain_error(form: object, exc: DomainError) -> None:
@@ -30,7 +30,7 @@ def _add_domain_error(form: object, exc: DomainError) -> None:
 
 @require("consent.view")
 def template_list(request: ClinicRequest) -> HttpResponse:
-    templates = services.templates_for(request.clinic).prefetch_related("versions")
+    templates = consents.templates_for(request.clinic).prefetch_related("versions")
     return render(request, "care/template_list.html", {"templates": templates})
 
 
@@ -40,7 +40,7 @@ def template_create(request: ClinicRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
-            template = services.do_create_template(
+            template = consents.do_create_template(
                 request.user, request.clinic, **form.cleaned_data
             )
         except DomainError as exc:
@@ -53,7 +53,7 @@ def template_create(request: ClinicRequest) -> HttpResponse:
 @require_POST
 @require("consent.manage_templates")
 def template_defaults(request: ClinicRequest) -> HttpResponse:
-    services.ensure_default_templates(request.clinic, request.user)
+    consents.ensure_default_templates(request.clinic, request.user)
     return redirect("care:template_list")
 
 
@@ -74,7 +74,7 @@ def template_new_version(request: ClinicRequest, template_id: uuid.UUID) -> Http
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.do_new_template_version(
+            consents.do_new_template_version(
                 request.user, request.clinic, template, form.cleaned_data["text"]
             )
         except DomainError as exc:
@@ -95,16 +95,16 @@ def template_new_version(request: ClinicRequest, template_id: uuid.UUID) -> Http
 @login_required
 def patient_consents(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "consent.view", with_profile=False)
-    consents = list(
+    rows = list(
         SignedConsent.objects.filter(patient=patient).select_related(
             "template_version", "witness", "revoked_by"
         )
     )
-    codes = services.consent_codes(patient)
+    codes = consents.consent_codes(patient)
     return render(
         request,
         "care/patient_consents.html",
-        {"patient": patient, "consents": consents, "codes": codes},
+        {"patient": patient, "consents": rows, "codes": codes},
     )
 
 
@@ -137,7 +137,7 @@ def _version_for(request: ClinicRequest, raw: object) -> ConsentTemplateVersion:
 def consent_take(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "consent.take", with_profile=False)
     next_url = _safe_next(request)
-    templates = services.templates_for(request.clinic)
+    templates = consents.templates_for(request.clinic)
     if request.GET.get("kind") in ConsentKind.values:
         templates = templates.filter(kind=request.GET["kind"])
     chosen: ConsentTemplate | None = None
@@ -161,7 +161,7 @@ def consent_take(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
             chosen = version.template
             data = form.cleaned_data
             try:
-                consent = services.do_sign_consent(
+                consent = consents.do_sign_consent(
                     request.user,
                     request.clinic,
                     patient,
@@ -201,7 +201,7 @@ def consent_detail(request: ClinicRequest, consent_id: uuid.UUID) -> HttpRespons
         "consent": consent,
         "patient": consent.patient,
         "revoke_form": RevokeForm() if has_perm(request.membership, "consent.revoke") else None,
-        "hash_ok": services.text_sha256(consent.text) == consent.text_sha256,
+        "hash_ok": consents.text_sha256(consent.text) == consent.text_sha256,
     }
     return render(request, "care/consent_detail.html", context)
 
@@ -238,7 +238,7 @@ def consent_revoke(request: ClinicRequest, consent_id: uuid.UUID) -> HttpRespons
     status = 400
     if form.is_valid():
         try:
-            services.do_revoke_consent(
+            consents.do_revoke_consent(
                 request.user, request.clinic, consent, form.cleaned_data["reason"]
             )
         except DomainError as exc:
@@ -250,6 +250,6 @@ def consent_revoke(request: ClinicRequest, consent_id: uuid.UUID) -> HttpRespons
         "consent": consent,
         "patient": consent.patient,
         "revoke_form": form,
-        "hash_ok": services.text_sha256(consent.text) == consent.text_sha256,
+        "hash_ok": consents.text_sha256(consent.text) == consent.text_sha256,
     }
     return render(request, "care/consent_detail.html", context, status=status)

@@ -7,10 +7,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from mesochart.accounts.permissions import has_perm
-from mesochart.care.sessions import follow_up_board
+from mesochart.care.services.followups import follow_up_board
 from mesochart.core.http import ClinicRequest
 from mesochart.outcomes.services import dashboard_context
 from mesochart.patients.access import patients_visible_to
+from mesochart.stock.services import alerts as stock_alerts
 
 
 @login_required
@@ -18,12 +19,14 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     clinic = request.clinic
     patients = patients_visible_to(request)
     context: dict[str, Any] = {
-        "today": clinic.local_now().date() if clinic else None,
+        "today": clinic.today() if clinic else None,
         "patient_count": patients.count(),
         "recent_patients": list(patients.order_by("-updated_at")[:8]),
     }
     if clinic is not None and has_perm(request.membership, "followup.view"):
         context["board"] = follow_up_board(clinic, context["today"])
+    if clinic is not None and has_perm(request.membership, "stock.view"):
+        context["stock_alerts"] = stock_alerts(clinic, context["today"])
     context.update(dashboard_context(clinic, getattr(request, "membership", None)))
     return render(request, "core/dashboard.html", context)
 

@@ -27,7 +27,7 @@ def load_outcomes_demo(
         or OutcomeScore.objects.filter(clinic=clinic).exists()
     ):
         return  # loaded by an earlier run
-    today = services.clinic_today(clinic)
+    today = clinic.today()
     lot = lots[0]
     with transaction.atomic():
         for i, (gais, satisfaction) in enumerate(((2, 5), (3, 4), (4, 3))):

@@ -28,9 +28,11 @@ from mesochart.care.models import (
     SessionStatus,
     TreatmentSession,
 )
-from mesochart.care.services import consent_codes
+from mesochart.care.services.consents import consent_codes
+from mesochart.care.services.followups import surveillance_days
 from mesochart.errors import InvalidInput
 from mesochart.imaging import ImageError, analyze_bytes, compare_results, derived_jpeg
+from mesochart.library.services import library_for
 from mesochart.patients.models import Patient
 from mesochart.protocols.library import load_library
 
@@ -198,10 +200,6 @@ def do_upload_photo(
     return photo
 
 
-def clinic_today(clinic: Clinic) -> date:
-    return clinic.local_now().date()
-
-
 # --- eye alignment for the slider and ghost comparisons ------------------------------
 
 
@@ -344,7 +342,7 @@ def do_record_score(
         raise InvalidInput(
             f"{sc.name} is rated against the start: it has no baseline value", field="timepoint"
         )
-    if assessed_on > clinic_today(clinic):
+    if assessed_on > clinic.today():
         raise InvalidInput("The assessment date is in the future", field="assessed_on")
     if follow_up is not None:
         if follow_up.patient_id != patient.pk:
@@ -456,17 +454,10 @@ class SurveillanceWindow:
     open: bool
 
 
-def surveillance_days() -> int:
-    """The library's ``followups.infection_surveillance_days`` (reference §6.2 rule a)."""
-    value = load_library().followups["infection_surveillance_days"].value
-    if not isinstance(value, int | float):
-        raise TypeError("followups.infection_surveillance_days must be a number")
-    return int(value)
-
-
 def surveillance_window(patient: Patient, today: date | None = None) -> SurveillanceWindow | None:
     """The infection-surveillance window after the patient's last signed session (length
-    from the library's ``followups.infection_surveillance_days``), or None."""
+    from the clinic-tuned library's ``followups.infection_surveillance_days``, the same
+    number the session's follow-ups use), or None."""
     last = (
         TreatmentSession.objects.filter(
             patient=patient, status=SessionStatus.SIGNED, signed_at__isnull=False
@@ -478,9 +469,9 @@ def surveillance_window(patient: Patient, today: date | None = None) -> Surveill
         return None
     clinic = patient.clinic
     signed_on = timezone.localtime(last.signed_at, clinic.local_now().tzinfo).date()
-    days = surveillance_days()
+    days = surveillance_days(library_for(clinic))
     ends = signed_on + timedelta(days=days)
-    today = today or clinic_today(clinic)
+    today = today or clinic.today()
     return SurveillanceWindow(signed_on, ends, days, signed_on <= today <= ends)
 
 
@@ -541,7 +532,7 @@ def _clean_ae(clinic: Clinic, patient: Patient, data: dict[str, Any]) -> dict[st
     if "onset" in data:
         if not isinstance(data["onset"], date):
             raise InvalidInput("Give the onset date", field="onset")
-        if data["onset"] > clinic_today(clinic):
+        if data["onset"] > clinic.today():
             raise InvalidInput("The onset date is in the future", field="onset")
     choices = {
         "severity": Severity.values,
@@ -699,7 +690,7 @@ def do_request_culture(actor: User, event: AdverseEvent, on: date) -> AdverseEve
             f"A culture was already requested on {event.culture_requested_on:%Y-%m-%d}",
             field="requested_on",
         )
-    if on > clinic_today(event.clinic):
+    if on > event.clinic.today():
         raise InvalidInput("The request date is in the future", field="requested_on")
     if on < event.onset:
         raise InvalidInput("The request date is before the onset", field="requested_on")

@@ -60,7 +60,7 @@ def _cycle_data(clinic: Clinic, number: int, started_at: datetime, **extra: obje
 
 
 def load_sterility_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) -> SterilityDemo:
-    today = clinic.local_now().date()
+    today = clinic.today()
     created = used = 0
     with transaction.atomic():
         steriliser = Steriliser.objects.filter(clinic=clinic, name=STERILISER_NAME).first()

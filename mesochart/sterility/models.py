@@ -7,8 +7,7 @@ Writes go through ``services.py``.
 from __future__ import annotations
 
 import uuid
-import zoneinfo
-from datetime import date, datetime
+from datetime import date
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -260,6 +259,21 @@ class Pack(models.Model):
     def is_expired(self, on: date) -> bool:
         return self.expires_on is not None and self.expires_on < on
 
+    @property
+    def is_used(self) -> bool:
+        """Opened for a procedure already (one pack, one procedure)."""
+        return self.used_at is not None or self.status == PackStatus.USED
+
+    def contract_status(self) -> str:
+        """The check-session contract's pack status (reads ``self.cycle``): ``failed`` for a
+        suspect pack or a failed load, ``quarantined`` while the load is not released,
+        else ``released``."""
+        if self.status == PackStatus.SUSPECT or self.cycle.status == CycleStatus.FAILED:
+            return "failed"
+        if self.cycle.status != CycleStatus.RELEASED:
+            return "quarantined"
+        return "released"
+
     def state(self, on: date) -> str:
         """One word for lists and labels. Reads ``self.cycle`` (a query unless selected)."""
         if self.status == PackStatus.SUSPECT:
@@ -356,7 +370,3 @@ class SingleUseItemUse(models.Model):
                 fields=["item_lot", "item_serial"], name="singleuse_item_used_once"
             ),
         ]
-
-
-def local_day(clinic: Clinic, moment: datetime) -> date:
-    return moment.astimezone(zoneinfo.ZoneInfo(clinic.timezone)).date()

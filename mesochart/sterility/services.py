@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -35,7 +35,6 @@ from .models import (
     SterileItemLot,
     Steriliser,
     SterilityPolicy,
-    local_day,
 )
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -180,7 +179,7 @@ def do_record_bowie_dick(
             clinic_id=steriliser.clinic_id,
             steriliser=steriliser,
             performed_at=performed_at,
-            day=local_day(clinic, performed_at),
+            day=clinic.local_day(performed_at),
             result=result,
             operator=actor,
             test_pack_lot=test_pack_lot,
@@ -306,7 +305,7 @@ def do_record_cycle(actor: User, steriliser: Steriliser, data: dict[str, Any]) -
             operator=actor,
             **{k: data[k] for k in CYCLE_FIELDS if k in data},
         )
-        cycle.day = local_day(clinic, cycle.started_at)
+        cycle.day = clinic.local_day(cycle.started_at)
         shortfalls = program.shortfalls(cycle.temperature_c, cycle.hold_min, cycle.pressure_bar)
         cycle.physical_met = not shortfalls
         cycle.physical_notes = "; ".join(shortfalls)
@@ -551,7 +550,7 @@ def do_create_packs(
             )
         policy = SterilityPolicy.objects.select_for_update().get(pk=policy_for(clinic).pk)
         expires_on = (
-            local_day(clinic, cycle.started_at) + timedelta(days=policy.pack_shelf_life_days)
+            clinic.local_day(cycle.started_at) + timedelta(days=policy.pack_shelf_life_days)
             if policy.pack_shelf_life_days
             else None
         )
@@ -585,6 +584,18 @@ def do_create_packs(
 def _patient_of(clinic: Clinic, patient: Patient) -> None:
     if patient.clinic_id != clinic.pk:
         raise SterilityNotFound(errors.PATIENT_NOT_FOUND, "No such patient.", field="patient")
+
+
+def usable_packs(clinic: Clinic, on: date, limit: int = 50) -> list[Pack]:
+    """Packs a procedure may open on ``on``: available, from a released load, unexpired,
+    soonest expiry first (one query)."""
+    return list(
+        Pack.objects.filter(
+            clinic=clinic, status=PackStatus.AVAILABLE, cycle__status=CycleStatus.RELEASED
+        )
+        .exclude(expires_on__lt=on)
+        .order_by("expires_on", "code")[:limit]
+    )
 
 
 def do_use_pack(
@@ -625,7 +636,7 @@ def do_use_pack(
                 "it cannot have been used before.",
                 field="used_at",
             )
-        if pack.is_expired(local_day(clinic, used_at)):
+        if pack.is_expired(clinic.local_day(used_at)):
             raise SterilityRefusal(
                 errors.PACK_EXPIRED,
                 f"Pack {pack.code} expired on {pack.expires_on}: reprocess it.",
@@ -706,7 +717,7 @@ def do_use_single_use_item(
     _not_future(used_at, "used_at")
     with transaction.atomic():
         item_lot = SterileItemLot.objects.select_for_update().get(pk=item_lot.pk)
-        if item_lot.is_expired(local_day(clinic, used_at)):
+        if item_lot.is_expired(clinic.local_day(used_at)):
             raise SterilityRefusal(
                 errors.ITEM_EXPIRED,
                 f"{item_lot} expired on {item_lot.expiry}.",

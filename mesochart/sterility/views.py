@@ -63,7 +63,7 @@ def _status(request: ClinicRequest) -> int:
 
 @require("sterility.view")
 def index(request: ClinicRequest) -> HttpResponse:
-    today = request.clinic.local_now().date()
+    today = request.clinic.today()
     sterilisers = list(
         visible(request, Steriliser.objects.all())
         .annotate(last_bi_pass=Max("cycles__started_at", filter=Q(cycles__bi_result=BiResult.PASS)))
@@ -211,7 +211,7 @@ def _cycle_page(
     template: str = "sterility/cycle.html",
     **forms: Any,
 ) -> HttpResponse:
-    today = request.clinic.local_now().date()
+    today = request.clinic.today()
     packs = [(p, p.state(today)) for p in cycle.packs.select_related("use__patient", "cycle")]
     context = {
         "cycle": cycle,
@@ -292,7 +292,8 @@ def pack_new(request: ClinicRequest, cycle_id: uuid.UUID) -> HttpResponse:
             packs = services.do_create_packs(request.user, cycle, **form.cleaned_data)
         except DomainError as exc:
             add_domain_error(form, exc)
-            return _cycle_page(request, cycle, exc.status, pack_form=form)
+            template = "sterility/_packs.html" if request.htmx else "sterility/cycle.html"
+            return _cycle_page(request, cycle, exc.status, template=template, pack_form=form)
         if request.htmx:
             return _cycle_page(request, cycle, template="sterility/_packs.html")
         messages.success(request, f"Labelled {', '.join(p.code for p in packs)}.")
@@ -305,7 +306,7 @@ def pack_new(request: ClinicRequest, cycle_id: uuid.UUID) -> HttpResponse:
 def pack_detail(request: ClinicRequest, pack_id: uuid.UUID) -> HttpResponse:
     pack = pack_for(request, pack_id, "sterility.view")
     use = PackUse.objects.select_related("patient", "used_by").filter(pack=pack).first()
-    context = {"pack": pack, "use": use, "state": pack.state(request.clinic.local_now().date())}
+    context = {"pack": pack, "use": use, "state": pack.state(request.clinic.today())}
     return render(request, "sterility/pack.html", context)
 
 
@@ -362,7 +363,7 @@ def item_lots(request: ClinicRequest) -> HttpResponse:
     return render(
         request,
         "sterility/item_lots.html",
-        {"lots": lots, "today": request.clinic.local_now().date()},
+        {"lots": lots, "today": request.clinic.today()},
     )
 
 
@@ -383,7 +384,7 @@ def item_lot_new(request: ClinicRequest) -> HttpResponse:
 def item_lot_detail(request: ClinicRequest, item_lot_id: uuid.UUID) -> HttpResponse:
     item_lot = item_lot_for(request, item_lot_id, "sterility.view")
     uses = SingleUseItemUse.objects.filter(item_lot=item_lot).select_related("patient", "used_by")
-    context = {"item_lot": item_lot, "uses": uses, "today": request.clinic.local_now().date()}
+    context = {"item_lot": item_lot, "uses": uses, "today": request.clinic.today()}
     return render(request, "sterility/item_lot.html", context)
 
 

@@ -40,7 +40,7 @@ def load_stock_demo(clinic: Clinic, actor: User, patients: Sequence[Patient]) ->
         fridge = Fridge.objects.filter(clinic=clinic, name=FRIDGE).first()
         if fridge is None:
             fridge = services.do_create_fridge(actor, clinic, FRIDGE, "Behind the treatment room")
-        today = services.clinic_today(clinic)
+        today = clinic.today()
         lots: list[Lot] = []
         for product, number, days, quantity, unit, storage in LOTS:
             lot = Lot.objects.filter(clinic=clinic, product=product, lot_number=number).first()

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from mesochart.accounts.models import Clinic, User
@@ -48,10 +48,6 @@ from .models import (
     Storage,
     Unit,
 )
-
-
-def clinic_today(clinic: Clinic) -> date:
-    return clinic.local_now().date()
 
 
 def product_or_error(code: str, field: str = "product") -> Product:
@@ -135,22 +131,48 @@ def _take(lot: Lot, quantity: Decimal) -> None:
         )
 
 
-def check_lot_usable(lot: Lot, day: date) -> None:
-    """Raise the rule that forbids using ``lot`` on ``day``, if any."""
+def lot_status_refusal(lot: Lot) -> StockRuleError | None:
+    """Why ``lot``'s status forbids using it (recalled, quarantined), or None."""
     if lot.status == LotStatus.RECALLED:
-        raise StockRuleError(
+        return StockRuleError(
             "lot.recalled", f"Lot {lot.lot_number} is recalled: do not use.", field="lot"
         )
     if lot.status == LotStatus.QUARANTINED:
-        raise StockRuleError(
+        return StockRuleError(
             "lot.quarantined",
             f"Lot {lot.lot_number} is quarantined until a manager releases it.",
             field="lot",
         )
-    if lot.is_expired_on(day):
-        raise StockRuleError(
+    return None
+
+
+def lot_refusal(lot: Lot, day: date) -> StockRuleError | None:
+    """Why ``lot`` may not be used on ``day`` (status, then expiry), or None."""
+    refusal = lot_status_refusal(lot)
+    if refusal is None and lot.is_expired_on(day):
+        refusal = StockRuleError(
             "lot.expired", f"Lot {lot.lot_number} expired on {lot.expiry:%Y-%m-%d}.", field="lot"
         )
+    return refusal
+
+
+def check_lot_usable(lot: Lot, day: date) -> None:
+    """Raise the rule that forbids using ``lot`` on ``day``, if any."""
+    refusal = lot_refusal(lot, day)
+    if refusal is not None:
+        raise refusal
+
+
+def on_hand_by_lot(lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
+    """Stock on hand of each lot (one aggregate query); lots without movements count 0."""
+    ids = list(lot_ids)
+    totals = dict(
+        StockMovement.objects.filter(lot_id__in=ids)
+        .values_list("lot_id")
+        .annotate(total=Sum("quantity"))
+        .values_list("lot_id", "total")
+    )
+    return {i: totals.get(i) or ZERO for i in ids}
 
 
 def _check_unit(lot: Lot, unit: str | None) -> None:
@@ -261,7 +283,7 @@ def do_receive_lot(
         raise InvalidInput("Choose the fridge the lot is stored in.", field="fridge")
     if fridge is not None:
         _same_clinic(clinic, fridge, "fridge")
-    if expiry < clinic_today(clinic):
+    if expiry < clinic.today():
         raise InvalidInput(
             f"This lot expired on {expiry:%Y-%m-%d}: do not receive it.", field="expiry"
         )
@@ -840,14 +862,25 @@ def fefo_lots(clinic: Clinic, product: str, day: date | None = None) -> list[Lot
 
     Each lot carries ``on_hand``; the first is the one to use.
     """
-    day = day or clinic_today(clinic)
-    return list(
-        Lot.objects.filter(clinic=clinic, product=product)
+    return fefo_lots_by_product(clinic, [product], day).get(product, [])
+
+
+def fefo_lots_by_product(
+    clinic: Clinic, products: Iterable[str], day: date | None = None
+) -> dict[str, list[Lot]]:
+    """``fefo_lots`` of several products at once (one query), keyed by product code."""
+    day = day or clinic.today()
+    out: dict[str, list[Lot]] = {}
+    lots = (
+        Lot.objects.filter(clinic=clinic, product__in=list(products))
         .usable(day)
         .with_on_hand()
         .filter(Q(on_hand__gt=0))
         .order_by("expiry", "received_at", "lot_number")
     )
+    for lot in lots:
+        out.setdefault(lot.product, []).append(lot)
+    return out
 
 
 @dataclass(frozen=True)
@@ -867,18 +900,23 @@ class Dashboard:
     warning_days: int
 
 
-def dashboard(clinic: Clinic, day: date | None = None) -> Dashboard:
-    """What the stock page shows first (four queries whatever the stock size)."""
-    day = day or clinic_today(clinic)
-    warning_days = conf.expiry_warning_days()
-    lots = Lot.objects.filter(clinic=clinic).with_on_hand().select_related("fridge")
-    expiring = list(
-        lots.usable(day)
-        .filter(Q(on_hand__gt=0), expiry__lte=day + timedelta(days=warning_days))
-        .order_by("expiry")
-    )
-    expired = list(lots.expired(day).filter(Q(on_hand__gt=0)).order_by("expiry"))
-    quarantined = list(lots.filter(status=LotStatus.QUARANTINED).order_by("expiry"))
+def _alert_filters(day: date, warning_days: int) -> dict[str, Q]:
+    """What puts a lot on the stock page and the Today card; ``on_hand`` must be annotated
+    (``with_on_hand``)."""
+    return {
+        "expiring": Q(
+            status=LotStatus.AVAILABLE,
+            expiry__gte=day,
+            expiry__lte=day + timedelta(days=warning_days),
+            on_hand__gt=0,
+        ),
+        "expired_with_stock": Q(expiry__lt=day, on_hand__gt=0),
+        "quarantined": Q(status=LotStatus.QUARANTINED),
+    }
+
+
+def _low_stock(clinic: Clinic, day: date) -> list[LowStock]:
+    """Products whose usable stock is below the clinic's level (two queries)."""
     totals: dict[str, Decimal] = dict(
         StockMovement.objects.filter(
             lot__clinic=clinic, lot__status=LotStatus.AVAILABLE, lot__expiry__gte=day
@@ -888,7 +926,7 @@ def dashboard(clinic: Clinic, day: date | None = None) -> Dashboard:
         .values_list("lot__product", "total")
     )
     products = load_library().products
-    low = [
+    return [
         LowStock(
             t.product,
             products[t.product].name if t.product in products else t.product,
@@ -898,4 +936,70 @@ def dashboard(clinic: Clinic, day: date | None = None) -> Dashboard:
         for t in StockThreshold.objects.filter(clinic=clinic).order_by("product")
         if (totals.get(t.product) or ZERO) < t.minimum
     ]
-    return Dashboard(expiring, expired, quarantined, low, warning_days)
+
+
+def dashboard(clinic: Clinic, day: date | None = None) -> Dashboard:
+    """What the stock page shows first (five queries whatever the stock size)."""
+    day = day or clinic.today()
+    warning_days = conf.expiry_warning_days()
+    lots = Lot.objects.filter(clinic=clinic).with_on_hand().select_related("fridge")
+    kinds = {
+        kind: list(lots.filter(q).order_by("expiry", "lot_number"))
+        for kind, q in _alert_filters(day, warning_days).items()
+    }
+    return Dashboard(
+        kinds["expiring"],
+        kinds["expired_with_stock"],
+        kinds["quarantined"],
+        _low_stock(clinic, day),
+        warning_days,
+    )
+
+
+@dataclass(frozen=True)
+class LotAlerts:
+    count: int
+    lots: list[Lot]  # the first few, soonest expiry first, each with ``on_hand``
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.lots)
+
+
+@dataclass(frozen=True)
+class StockAlerts:
+    expired_with_stock: LotAlerts
+    expiring: LotAlerts
+    quarantined: LotAlerts
+    low_stock: list[LowStock]
+    warning_days: int
+
+    @property
+    def all_clear(self) -> bool:
+        return not (
+            self.expired_with_stock.count
+            or self.expiring.count
+            or self.quarantined.count
+            or self.low_stock
+        )
+
+
+def alerts(clinic: Clinic, day: date | None = None, first: int = 3) -> StockAlerts:
+    """The Today page's stock card: the stock page's alerts counted, with the ``first`` lots
+    of each kind (six queries whatever the stock size)."""
+    day = day or clinic.today()
+    warning_days = conf.expiry_warning_days()
+    filters = _alert_filters(day, warning_days)
+    lots = Lot.objects.filter(clinic=clinic).with_on_hand()
+    counts = lots.aggregate(**{kind: Count("pk", filter=q) for kind, q in filters.items()})
+    kinds = {
+        kind: LotAlerts(counts[kind], list(lots.filter(q).order_by("expiry", "lot_number")[:first]))
+        for kind, q in filters.items()
+    }
+    return StockAlerts(
+        kinds["expired_with_stock"],
+        kinds["expiring"],
+        kinds["quarantined"],
+        _low_stock(clinic, day),
+        warning_days,
+    )

@@ -86,7 +86,7 @@ def lot_list(request: ClinicRequest) -> HttpResponse:
     page = Paginator(lots.order_by("expiry", "product", "lot_number"), 50).get_page(
         request.GET.get("page")
     )
-    context = {"form": form, "page": page, "today": services.clinic_today(request.clinic)}
+    context = {"form": form, "page": page, "today": request.clinic.today()}
     return render(request, "stock/lot_list.html", context)
 
 
@@ -132,7 +132,7 @@ def _lot_page(
         "on_hand": lot.on_hand_now(),
         "movements": movements,
         "containers": list(lot.containers.select_related("opened_by", "patient")),
-        "today": services.clinic_today(request.clinic),
+        "today": request.clinic.today(),
         "open_form": forms_.get("open_form") or OpenContainerForm(),
         "waste_form": forms_.get("waste_form") or QuantityReasonForm(prefix="waste"),
         "adjust_form": forms_.get("adjust_form") or AdjustForm(prefix="adjust"),
@@ -239,7 +239,7 @@ def container_detail(request: ClinicRequest, container_id: uuid.UUID) -> HttpRes
     container = container_for(request, container_id, "stock.view")
     context = {
         "container": container,
-        "today": services.clinic_today(request.clinic),
+        "today": request.clinic.today(),
         "movements": list(container.movements.select_related("patient").order_by("occurred_at")),
     }
     return render(request, "stock/container_detail.html", context)

@@ -43,3 +43,9 @@ def session_section(context: template.Context, patient: Patient) -> dict[str, An
         "follow_ups": list(FollowUp.objects.filter(patient=patient, status=FollowUpStatus.OPEN)),
         "can": context.get("can", {}),
     }
+
+
+@register.filter
+def get_item(mapping: Any, key: str) -> Any:
+    """``{{ errors|get_item:name }}``: a dict's value for a key held in a variable."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

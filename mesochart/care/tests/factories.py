@@ -7,9 +7,9 @@ import re
 import zlib
 from typing import Any
 
-from mesochart.care import services
 from mesochart.care.demo import signature_png
 from mesochart.care.models import ConsentKind, SignedConsent, SignerRole, SignMethod
+from mesochart.care.services import consents
 
 
 def signature_data_url(seed: str = "Elena Moreau") -> str:
@@ -35,7 +35,7 @@ def sign(
         "photo_uses": ["record_only"] if template.kind == ConsentKind.PHOTO else [],
     }
     defaults.update(kwargs)
-    return services.do_sign_consent(actor, clinic, patient, version, **defaults)
+    return consents.do_sign_consent(actor, clinic, patient, version, **defaults)
 
 
 def pdf_text(data: bytes) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mesochart.care import services, sessions
-from mesochart.care.models import FollowUp, SessionItem, SessionPack
+from mesochart.care.models import FollowUp, Prescription, SessionItem, SessionPack
+from mesochart.care.services import charting, consents, plans, signing
 from mesochart.sterility.tests.factories import (
     make_item_lot,
     make_pack,
@@ -18,7 +18,7 @@ from .session_factories import dca_session, receive
 
 
 def url_samples(clinic: Any, staff: Any, patient: Any) -> dict[str, Any]:
-    templates = services.ensure_default_templates(clinic, staff["manager"])
+    templates = consents.ensure_default_templates(clinic, staff["manager"])
     consent = sign(clinic, staff["practitioner"], patient)
     lot = receive(clinic, staff["manager"], lot_number="WALK-1")
     session = dca_session(clinic, staff["prescriber"], patient, lot, points=1)
@@ -29,21 +29,21 @@ def url_samples(clinic: Any, staff: Any, patient: Any) -> dict[str, Any]:
         ),
         staff["manager"],
     )
-    sessions.do_add_pack(staff["prescriber"], session, pack.code)
+    charting.do_add_pack(staff["prescriber"], session, pack.code)
     item_lot = make_item_lot(clinic, staff["manager"], lot="WALK-ITEM")
-    sessions.do_add_item(staff["prescriber"], session, item_lot.pk)
+    charting.do_add_item(staff["prescriber"], session, item_lot)
     signed = dca_session(clinic, staff["prescriber"], patient, lot, points=1)
     from mesochart.accounts.models import Membership
 
-    signed = sessions.do_sign_session(
+    signed = signing.do_sign_session(
         staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), signed
     )
-    plan = sessions.do_create_plan(
+    plan = plans.do_create_plan(
         staff["prescriber"],
         clinic,
         patient,
         protocol="skin-booster",
-        start=clinic.local_now().date(),
+        start=clinic.today(),
     )
     return {
         "template_id": templates[0].pk,
@@ -55,4 +55,5 @@ def url_samples(clinic: Any, staff: Any, patient: Any) -> dict[str, Any]:
         "row_id": SessionPack.objects.get(session=session).pk,
         "follow_up_id": FollowUp.objects.filter(session=signed).first().pk,  # type: ignore[union-attr]
         "item_id": SessionItem.objects.get(session=session).pk,
+        "prescription_id": Prescription.objects.filter(patient=patient).first().pk,  # type: ignore[union-attr]
     }

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from mesochart.care import services
 from mesochart.care.models import SignedConsent
+from mesochart.care.services import consents
 from mesochart.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +25,7 @@ def sign_in(page, live_server, username):
 def test_practitioner_takes_a_treatment_consent_with_a_drawn_signature(
     live_server, page, clinic, staff, patient, artifacts
 ):
-    services.ensure_default_templates(clinic, staff["manager"])
+    consents.ensure_default_templates(clinic, staff["manager"])
     sign_in(page, live_server, "practitioner")
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     banner = page.inner_text("#consents .consent-banner")

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from mesochart.care import services
 from mesochart.care.demo import load_care_demo
 from mesochart.care.models import SignedConsent
+from mesochart.care.services import consents
 from mesochart.conftest import create_patient
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,8 @@ def test_the_demo_signs_treatment_and_photo_consents_once(clinic, staff):
     assert load_care_demo(clinic, staff["manager"], patients) == 12
     assert load_care_demo(clinic, staff["manager"], patients) == 0
     assert SignedConsent.objects.count() == 12
-    assert services.consent_codes(patients[0]) == ["treatment", "photo"]
-    assert services.consent_codes(patients[7]) == []
+    assert consents.consent_codes(patients[0]) == ["treatment", "photo"]
+    assert consents.consent_codes(patients[7]) == []
     assert SignedConsent.objects.first().witness == staff["practitioner"]
 
 

@@ -10,7 +10,6 @@ from django.utils import timezone
 from PIL import Image
 
 from mesochart.audit.models import AuditEvent
-from mesochart.care import services
 from mesochart.care.demo import signature_png
 from mesochart.care.models import (
     ConsentKind,
@@ -19,6 +18,7 @@ from mesochart.care.models import (
     SignedConsent,
     SignMethod,
 )
+from mesochart.care.services import consents
 from mesochart.conftest import create_patient
 from mesochart.errors import Conflict, InvalidInput
 
@@ -40,8 +40,8 @@ def png(width: int, height: int, blank: bool = False) -> bytes:
 
 
 def test_default_templates_are_created_once(clinic, staff):
-    first = services.ensure_default_templates(clinic, staff["manager"])
-    second = services.ensure_default_templates(clinic, staff["manager"])
+    first = consents.ensure_default_templates(clinic, staff["manager"])
+    second = consents.ensure_default_templates(clinic, staff["manager"])
     assert [t.pk for t in first] == [t.pk for t in second]
     assert {t.kind for t in first} == {"treatment", "off_label", "photo"}
     assert ConsentTemplateVersion.objects.filter(clinic=clinic).count() == 3
@@ -53,7 +53,7 @@ def test_off_label_default_text_explains_use_outside_the_licence(templates):
 
 
 def test_creating_a_template_is_audited_and_starts_at_version_one(clinic, staff):
-    template = services.do_create_template(
+    template = consents.do_create_template(
         staff["manager"],
         clinic,
         kind="off_label",
@@ -80,14 +80,14 @@ def test_creating_a_template_is_audited_and_starts_at_version_one(clinic, staff)
 def test_bad_template_input_names_the_field(clinic, staff, kwargs, field):
     data = {"kind": "treatment", "protocol": "", "title": "T", "text": "Some text"} | kwargs
     with pytest.raises(InvalidInput) as info:
-        services.do_create_template(staff["manager"], clinic, **data)
+        consents.do_create_template(staff["manager"], clinic, **data)
     assert info.value.field == field
 
 
 def test_a_new_version_leaves_signed_consents_unchanged(clinic, staff, patient, templates):
     consent = sign(clinic, staff["practitioner"], patient)
     old_text, old_hash = consent.text, consent.text_sha256
-    version = services.do_new_template_version(
+    version = consents.do_new_template_version(
         staff["manager"], clinic, templates["treatment"], old_text + "\nA new paragraph."
     )
     assert version.number == 2
@@ -96,13 +96,13 @@ def test_a_new_version_leaves_signed_consents_unchanged(clinic, staff, patient, 
     assert (consent.text, consent.text_sha256) == (old_text, old_hash)
     assert consent.template_version.number == 1
     assert consent.template_version.text == old_text
-    assert services.consent_codes(patient) == ["treatment"]
+    assert consents.consent_codes(patient) == ["treatment"]
 
 
 def test_an_unchanged_text_makes_no_new_version(clinic, staff, templates):
     template = templates["treatment"]
     with pytest.raises(InvalidInput) as info:
-        services.do_new_template_version(
+        consents.do_new_template_version(
             staff["manager"], clinic, template, template.current_version().text
         )
     assert info.value.field == "text"
@@ -182,7 +182,7 @@ def test_an_oversize_signature_is_refused(clinic, staff, patient, templates):
             clinic,
             staff["practitioner"],
             patient,
-            signature_png=b"\x89PNG\r\n\x1a\n" + b"\x00" * services.SIGNATURE_MAX_BYTES,
+            signature_png=b"\x89PNG\r\n\x1a\n" + b"\x00" * consents.SIGNATURE_MAX_BYTES,
         )
     assert info.value.field == "signature"
     assert "too large" in info.value.message
@@ -218,7 +218,7 @@ def test_a_scanned_paper_consent_is_kept(clinic, staff, patient, templates):
         (scan("form.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "image/png"), "damaged"),
         (scan("form.pdf", b"%PDF-1.4 truncated", "application/pdf"), "incomplete"),
         (
-            scan("big.pdf", b"%PDF-" + b"0" * services.SCAN_MAX_BYTES, "application/pdf"),
+            scan("big.pdf", b"%PDF-" + b"0" * consents.SCAN_MAX_BYTES, "application/pdf"),
             "larger than",
         ),
     ],
@@ -270,7 +270,7 @@ def test_photo_uses_are_stored_in_a_fixed_order(clinic, staff, patient, template
         clinic, staff["practitioner"], patient, "photo", photo_uses=["marketing", "record_only"]
     )
     assert consent.photo_uses == ["record_only", "marketing"]
-    status = services.consent_status(patient, "skin-booster")
+    status = consents.consent_status(patient, "skin-booster")
     assert status["photo"] == {"valid": True, "uses": ["record_only", "marketing"]}
 
 
@@ -282,10 +282,10 @@ def test_revoking_photo_consent_takes_effect_at_once_and_is_audited(
 ):
     sign(clinic, staff["practitioner"], patient)
     photo = sign(clinic, staff["practitioner"], patient, "photo", photo_uses=["teaching"])
-    assert services.consent_codes(patient) == ["treatment", "photo"]
-    services.do_revoke_consent(staff["manager"], clinic, photo, "Patient phoned to withdraw")
-    assert services.consent_codes(patient) == ["treatment"]
-    assert services.consent_status(patient, "skin-booster")["photo"] == {
+    assert consents.consent_codes(patient) == ["treatment", "photo"]
+    consents.do_revoke_consent(staff["manager"], clinic, photo, "Patient phoned to withdraw")
+    assert consents.consent_codes(patient) == ["treatment"]
+    assert consents.consent_status(patient, "skin-booster")["photo"] == {
         "valid": False,
         "uses": [],
     }
@@ -296,7 +296,7 @@ def test_revoking_photo_consent_takes_effect_at_once_and_is_audited(
     assert event.details["consent"] == str(photo.pk)
     assert event.details["reason"] == "Patient phoned to withdraw"
     # Before the revocation, the consent was in force.
-    assert "photo" in services.consent_codes(
+    assert "photo" in consents.consent_codes(
         patient, on=photo.signed_at + timedelta(microseconds=1)
     )
 
@@ -304,47 +304,47 @@ def test_revoking_photo_consent_takes_effect_at_once_and_is_audited(
 def test_revoking_a_photo_consent_also_revokes_older_ones(clinic, staff, patient, templates):
     old = sign(clinic, staff["practitioner"], patient, "photo", photo_uses=["marketing"])
     new = sign(clinic, staff["practitioner"], patient, "photo", photo_uses=["record_only"])
-    revoked = services.do_revoke_consent(staff["prescriber"], clinic, new, "No photos at all")
+    revoked = consents.do_revoke_consent(staff["prescriber"], clinic, new, "No photos at all")
     assert {c.pk for c in revoked} == {old.pk, new.pk}
-    assert "photo" not in services.consent_codes(patient)
+    assert "photo" not in consents.consent_codes(patient)
 
 
 def test_treatment_consent_is_revocable_too(clinic, staff, patient, templates):
     consent = sign(clinic, staff["practitioner"], patient)
-    services.do_revoke_consent(staff["practitioner"], clinic, consent, "Changed her mind")
-    assert services.missing_for_protocol(patient, "skin-booster") == ["treatment"]
+    consents.do_revoke_consent(staff["practitioner"], clinic, consent, "Changed her mind")
+    assert consents.missing_for_protocol(patient, "skin-booster") == ["treatment"]
 
 
 def test_revocation_needs_a_reason_and_happens_once(clinic, staff, patient, templates):
     consent = sign(clinic, staff["practitioner"], patient, "photo")
     with pytest.raises(InvalidInput) as info:
-        services.do_revoke_consent(staff["manager"], clinic, consent, "  ")
+        consents.do_revoke_consent(staff["manager"], clinic, consent, "  ")
     assert info.value.field == "reason"
     consent.refresh_from_db()
     assert consent.revoked_at is None
-    services.do_revoke_consent(staff["manager"], clinic, consent, "Withdrawn")
+    consents.do_revoke_consent(staff["manager"], clinic, consent, "Withdrawn")
     with pytest.raises(Conflict):
-        services.do_revoke_consent(staff["manager"], clinic, consent, "Again")
+        consents.do_revoke_consent(staff["manager"], clinic, consent, "Again")
 
 
 # --- queries --------------------------------------------------------------------
 
 
 def test_missing_for_protocol_lists_treatment_always(clinic, staff, patient, templates):
-    assert services.missing_for_protocol(patient, "skin-booster") == ["treatment"]
+    assert consents.missing_for_protocol(patient, "skin-booster") == ["treatment"]
     sign(clinic, staff["practitioner"], patient)
-    assert services.missing_for_protocol(patient, "skin-booster") == []
+    assert consents.missing_for_protocol(patient, "skin-booster") == []
 
 
 def test_missing_for_protocol_lists_off_label_for_off_label_protocols(
     clinic, staff, patient, templates
 ):
     sign(clinic, staff["practitioner"], patient)
-    assert services.missing_for_protocol(patient, "contour-lipolytic") == ["off_label"]
-    assert services.missing_for_protocol(patient, "submental-dca") == []
+    assert consents.missing_for_protocol(patient, "contour-lipolytic") == ["off_label"]
+    assert consents.missing_for_protocol(patient, "submental-dca") == []
     sign(clinic, staff["practitioner"], patient, "off_label")
-    assert services.missing_for_protocol(patient, "contour-lipolytic") == []
-    status = services.consent_status(patient, "contour-lipolytic")
+    assert consents.missing_for_protocol(patient, "contour-lipolytic") == []
+    status = consents.consent_status(patient, "contour-lipolytic")
     assert status == {
         "treatment": True,
         "off_label_needed": True,
@@ -354,7 +354,7 @@ def test_missing_for_protocol_lists_off_label_for_off_label_protocols(
 
 
 def test_a_consent_for_one_protocol_does_not_cover_another(clinic, staff, patient):
-    template = services.do_create_template(
+    template = consents.do_create_template(
         staff["manager"],
         clinic,
         kind="treatment",
@@ -363,32 +363,32 @@ def test_a_consent_for_one_protocol_does_not_cover_another(clinic, staff, patien
         text="Skin booster text",
     )
     sign(clinic, staff["practitioner"], patient, template=template)
-    assert services.missing_for_protocol(patient, "skin-booster") == []
-    assert services.missing_for_protocol(patient, "hair-mesotherapy") == [
+    assert consents.missing_for_protocol(patient, "skin-booster") == []
+    assert consents.missing_for_protocol(patient, "hair-mesotherapy") == [
         "treatment",
         "off_label",
     ]
-    assert services.consent_codes(patient, protocol_code="hair-mesotherapy") == []
-    assert services.consent_codes(patient, protocol_code="skin-booster") == ["treatment"]
+    assert consents.consent_codes(patient, protocol_code="hair-mesotherapy") == []
+    assert consents.consent_codes(patient, protocol_code="skin-booster") == ["treatment"]
 
 
 def test_valid_consents_respects_the_moment(clinic, staff, patient, templates):
     consent = sign(clinic, staff["practitioner"], patient)
-    assert list(services.valid_consents(patient, consent.signed_at - timedelta(seconds=1))) == []
-    assert list(services.valid_consents(patient)) == [consent]
-    assert services.consent_codes(patient, timezone.now() - timedelta(days=1)) == []
+    assert list(consents.valid_consents(patient, consent.signed_at - timedelta(seconds=1))) == []
+    assert list(consents.valid_consents(patient)) == [consent]
+    assert consents.consent_codes(patient, timezone.now() - timedelta(days=1)) == []
 
 
 def test_another_patients_consents_do_not_count(clinic, staff, patient, templates):
     other = create_patient(clinic, staff["practitioner"], given_name="Ada", family_name="Byron")
     sign(clinic, staff["practitioner"], other)
-    assert services.consent_codes(patient) == []
+    assert consents.consent_codes(patient) == []
 
 
 def test_a_consent_cannot_be_signed_against_another_clinics_template(
     clinic, other_clinic, staff, patient, outsider
 ):
-    foreign = services.ensure_default_templates(other_clinic, outsider)[0]
+    foreign = consents.ensure_default_templates(other_clinic, outsider)[0]
     with pytest.raises(InvalidInput):
         sign(clinic, staff["practitioner"], patient, template=foreign)
     assert foreign.kind == ConsentKind.TREATMENT

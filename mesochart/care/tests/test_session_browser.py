@@ -12,13 +12,14 @@ import pytest
 
 from mesochart.care import maps
 from mesochart.care.models import SessionStatus, TreatmentSession
-from mesochart.care.services import consent_codes
+from mesochart.care.services.consents import consent_codes
 from mesochart.core.demo import DEMO_PASSWORD, load_demo
 from mesochart.patients.models import Patient
 from mesochart.patients.screening import engine_patient
 from mesochart.protocols import screen
 
 from .factories import pdf_text
+from .session_factories import prescribe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -50,7 +51,7 @@ def demo_patient_for_dca() -> Patient:
     for patient in Patient.objects.select_related("profile", "clinic").order_by("mrn"):
         if patient.clinic.name != "Lumen Riverside" or consent_codes(patient):
             continue
-        result = screen(engine_patient(patient), "submental-dca", patient.clinic.local_now().date())
+        result = screen(engine_patient(patient), "submental-dca", patient.clinic.today())
         if result.verdict == "ok":
             return patient
     raise AssertionError("no demo patient suits the scenario")
@@ -78,6 +79,7 @@ def test_practitioner_charts_and_signs_a_submental_dca_session(
 ) -> None:
     load_demo()
     patient = demo_patient_for_dca()
+    prescribe(patient.clinic, patient)  # a prescription-only medicine: prescribed first
     page.set_viewport_size({"width": 1400, "height": 1200})
     sign_in(page, live_server, "practitioner")
 

@@ -9,12 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mesochart.care import maps, sessions
+from mesochart.care import maps
 from mesochart.care.models import ChartEntry, SessionStatus, TreatmentSession
+from mesochart.care.services import check, signing
 from mesochart.conftest import ROLES
 
 from .factories import pdf_text, sign
-from .session_factories import dca_session, receive
+from .session_factories import dca_session, prescribe, receive, set_brush
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,7 @@ def point(zone: str = "submental") -> dict[str, Any]:
 def test_new_session_form_creates_and_starts(
     client_as: Any, clinic: Any, consented: Any, lot: Any
 ) -> None:
+    prescribe(clinic, consented)
     client = client_as("practitioner")
     url = reverse("care:session_create", args=[consented.pk])
     assert client.get(url).status_code == 200
@@ -50,7 +52,7 @@ def test_new_session_form_creates_and_starts(
         url,
         {
             "protocol": "submental-dca",
-            "scheduled_for": clinic.local_now().date().isoformat(),
+            "scheduled_for": clinic.today().isoformat(),
             "start_now": "on",
         },
     )
@@ -118,7 +120,8 @@ def test_a_point_outside_the_zones_answers_400_naming_the_field(
         **HTMX,
     )
     assert response.status_code == 400
-    assert "<strong>zone</strong>" in response.content.decode()
+    html = response.content.decode()
+    assert 'id="map-error"' in html and "outside every treatment zone" in html
     assert not ChartEntry.objects.exists()
 
 
@@ -131,11 +134,11 @@ def test_workspace_queries_do_not_grow_with_points(
     client.get(url)
     with CaptureQueriesContext(connection) as few:
         client.get(url)
-    sessions.do_set_brush(staff["practitioner"], session, {"kind": "injection"})
+    set_brush(staff["practitioner"], session, {"kind": "injection"})
     from .session_factories import add_points
 
     session.refresh_from_db()
-    sessions.do_set_brush(
+    set_brush(
         staff["practitioner"],
         session,
         {"kind": "injection", "lot": str(lot.pk), "volume_ml": "0.1", "technique": "point"},
@@ -188,7 +191,7 @@ def test_override_form_needs_a_prescriber(
     url = reverse("care:session_override", args=[session.pk])
     assert client_as("practitioner").post(url, data, **HTMX).status_code == 403
     finding = next(
-        f for f in sessions.run_check(session).findings if f["code"] == "contra.anticoagulant"
+        f for f in check.run_check(session).findings if f["code"] == "contra.anticoagulant"
     )
     data["where"] = finding["where"]
     response = client_as("prescriber").post(url, {**data, "reason": ""}, **HTMX)
@@ -204,7 +207,7 @@ def test_aftercare_pdf_is_a_real_pdf_with_the_patients_name(
     session = dca_session(clinic, staff["prescriber"], consented, lot, points=2)
     from mesochart.accounts.models import Membership
 
-    sessions.do_sign_session(
+    signing.do_sign_session(
         staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), session
     )
     client = client_as("practitioner")
@@ -224,7 +227,7 @@ def test_calendar_lists_the_next_appointments(
     session = dca_session(clinic, staff["prescriber"], consented, lot, points=2)
     from mesochart.accounts.models import Membership
 
-    sessions.do_sign_session(
+    signing.do_sign_session(
         staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), session
     )
     response = client_as("reception").get(reverse("care:calendar", args=[consented.pk]))
@@ -252,7 +255,7 @@ def test_follow_up_done_by_reception(
     session = dca_session(clinic, staff["prescriber"], consented, lot, points=1)
     from mesochart.accounts.models import Membership
 
-    sessions.do_sign_session(
+    signing.do_sign_session(
         staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), session
     )
     follow_up = session.follow_ups.get(kind="early_check")
@@ -270,7 +273,7 @@ def test_signed_session_page_shows_signature_addenda_and_follow_ups(
     session = dca_session(clinic, staff["practitioner"], consented, lot, points=1)
     from mesochart.accounts.models import Membership
 
-    sessions.do_sign_session(
+    signing.do_sign_session(
         staff["practitioner"], Membership.objects.get(user=staff["practitioner"]), session
     )
     client = client_as("assistant")
@@ -298,7 +301,7 @@ def test_follow_up_done_never_redirects_off_site(
     from mesochart.accounts.models import Membership
 
     session = dca_session(clinic, staff["prescriber"], consented, lot, points=1)
-    sessions.do_sign_session(
+    signing.do_sign_session(
         staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), session
     )
     follow_up = session.follow_ups.get(kind="early_check")
@@ -325,4 +328,6 @@ def test_released_packs_are_offered_to_pick_and_added_by_code(
     response = client.post(reverse("care:pack_add", args=[session.pk]), {"pack": pack.code}, **HTMX)
     assert response.status_code == 200 and session.packs.get().pack == pack
     response = client.post(reverse("care:pack_add", args=[session.pk]), {"pack": "NOPE"}, **HTMX)
-    assert response.status_code == 400 and "<strong>pack</strong>" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 400 and 'id="packs-error"' in html
+    assert "No pack “NOPE” in this clinic" in html

@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mesochart.audit.models import AuditEvent
-from mesochart.care import services
 from mesochart.care.models import ConsentTemplate, SignedConsent
+from mesochart.care.services import consents
 from mesochart.conftest import ROLES
 
 from .factories import sign, signature_data_url
@@ -108,7 +108,7 @@ def test_outsiders_get_404_everywhere(client_as, who, clinic, staff, patient, te
 def test_signing_with_another_clinics_template_version_is_404(
     client_as, clinic, other_clinic, outsider, patient, templates
 ):
-    foreign = services.ensure_default_templates(other_clinic, outsider)[0]
+    foreign = consents.ensure_default_templates(other_clinic, outsider)[0]
     data = take_data(templates, version=str(foreign.current_version().pk))
     response = client_as("practitioner").post(reverse("care:consent_take", args=[patient.pk]), data)
     assert response.status_code == 404
@@ -267,7 +267,7 @@ def test_a_wrong_scan_type_is_400_naming_the_field(client_as, patient, templates
 def test_an_oversize_scan_is_400(client_as, patient, templates):
     data = take_data(templates, method="paper_scan", signature="")
     data["scan"] = SimpleUploadedFile(
-        "scan.pdf", b"%PDF-" + b"0" * services.SCAN_MAX_BYTES, "application/pdf"
+        "scan.pdf", b"%PDF-" + b"0" * consents.SCAN_MAX_BYTES, "application/pdf"
     )
     response = client_as("practitioner").post(reverse("care:consent_take", args=[patient.pk]), data)
     assert response.status_code == 400
@@ -336,7 +336,7 @@ def test_the_patient_consents_list_runs_a_constant_number_of_queries(
     one = _queries(client, url)
     for kind in ("photo", "off_label", "treatment", "photo"):
         sign(clinic, staff["assistant"], patient, kind)
-    services.do_revoke_consent(staff["manager"], clinic, SignedConsent.objects.first(), "x")
+    consents.do_revoke_consent(staff["manager"], clinic, SignedConsent.objects.first(), "x")
     assert _queries(client, url) == one
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from django.utils import timezone
 from PIL import Image
 
-from mesochart.care import services as care_services
 from mesochart.care.models import ConsentKind
+from mesochart.care.services import consents as care_services
 from mesochart.care.tests.factories import sign
 from mesochart.outcomes import services
 
@@ -143,7 +143,7 @@ def make_lot(
         clinic,
         product=product,
         lot_number=number,
-        expiry=stock_services.clinic_today(clinic) + timedelta(days=200),
+        expiry=clinic.today() + timedelta(days=200),
         quantity=Decimal("10"),
         unit="syringe",
         fridge=fridge,

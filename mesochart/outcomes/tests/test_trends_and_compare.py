@@ -70,11 +70,13 @@ def test_trends_page_renders_one_chart_per_metric_with_a_point_per_photo_and_zon
         assert svg.group(0).count('<circle class="pt') == 12, key
         assert f'id="trend-{key}-desc"' in svg.group(0)
     assert html.count("<table") == len(metrics)  # a data table for each chart
+    assert "Left cheek" in html and "Whole face" in html  # legends and columns name the zones
+    assert "cheek_left" not in html and "whole_face" not in html
     assert "not comparable (no face was found" in html
 
 
 def test_trends_are_hidden_without_photo_consent(clinic, staff, patient, consented, client_as):
-    from mesochart.care import services as care_services
+    from mesochart.care.services import consents as care_services
 
     upload(clinic, staff, patient)
     care_services.do_revoke_consent(staff["prescriber"], clinic, consented, "Withdrawn")

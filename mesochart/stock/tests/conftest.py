@@ -28,7 +28,7 @@ def fridge(clinic, manager) -> Fridge:
 
 @pytest.fixture
 def today(clinic):
-    return services.clinic_today(clinic)
+    return clinic.today()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def url_samples(clinic, staff, patient) -> dict[str, Any]:
         clinic,
         product="ha-skin-booster",
         lot_number="WALK-1",
-        expiry=services.clinic_today(clinic) + timedelta(days=90),
+        expiry=clinic.today() + timedelta(days=90),
         quantity=Decimal("5"),
         unit="syringe",
         fridge=fridge,

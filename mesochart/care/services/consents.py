@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import io
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -27,7 +28,7 @@ from mesochart.errors import Conflict, InvalidInput
 from mesochart.patients.models import Patient
 from mesochart.protocols import load_library
 
-from .models import (
+from ..models import (
     ConsentKind,
     ConsentTemplate,
     ConsentTemplateVersion,
@@ -289,7 +290,7 @@ def do_sign_consent(
             consent.scan.save(f"scan.{scan[2]}", ContentFile(scan[0]), save=False)
             consent.scan_content_type = scan[1]
         consent.save(force_insert=True)
-        from .pdf import render_consent_pdf
+        from ..pdf import render_consent_pdf
 
         consent.pdf.save("consent.pdf", ContentFile(render_consent_pdf(consent)), save=False)
         consent.save(update_fields=["pdf"])
@@ -375,12 +376,40 @@ def off_label_needed(protocol_code: str) -> bool:
     return protocol is not None and protocol.label_status == "off_label"
 
 
-def consent_status(
-    patient: Patient, protocol_code: str, on: datetime | None = None
-) -> dict[str, Any]:
-    """``{"treatment": bool, "off_label_needed": bool, "off_label": bool,
-    "photo": {"valid": bool, "uses": [...]}}`` for ``protocol_code`` at ``on``.
-    Treatment and off-label consents count when made for this protocol or for all."""
+@dataclass(frozen=True)
+class ConsentState:
+    """What the patient's consents in force allow for one protocol (from one query)."""
+
+    treatment: bool
+    off_label_needed: bool
+    off_label: bool
+    photo: bool
+    photo_uses: list[str]
+    codes: list[str]
+
+    @property
+    def missing(self) -> list[str]:
+        """Consent codes the sign-off of a session of the protocol still lacks."""
+        missing = []
+        if not self.treatment:
+            missing.append(ConsentKind.TREATMENT.value)
+        if self.off_label_needed and not self.off_label:
+            missing.append(ConsentKind.OFF_LABEL.value)
+        return missing
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "treatment": self.treatment,
+            "off_label_needed": self.off_label_needed,
+            "off_label": self.off_label,
+            "photo": {"valid": self.photo, "uses": self.photo_uses},
+        }
+
+
+def consent_state(patient: Patient, protocol_code: str, on: datetime | None = None) -> ConsentState:
+    """The consents in force at ``on`` (default: now) for ``protocol_code`` (one query).
+    Treatment and off-label consents count when made for this protocol or for all; the
+    newest photo consent says which photo uses are agreed."""
     kinds: dict[str, bool] = {ConsentKind.TREATMENT: False, ConsentKind.OFF_LABEL: False}
     photo: SignedConsent | None = None
     for consent in valid_consents(patient, on).only("kind", "protocol", "photo_uses", "signed_at"):
@@ -389,25 +418,32 @@ def consent_status(
                 photo = consent
         elif consent.protocol in ("", protocol_code):
             kinds[consent.kind] = True
-    return {
-        "treatment": kinds[ConsentKind.TREATMENT],
-        "off_label_needed": off_label_needed(protocol_code),
-        "off_label": kinds[ConsentKind.OFF_LABEL],
-        "photo": {"valid": photo is not None, "uses": list(photo.photo_uses) if photo else []},
-    }
+    codes = {k for k, v in kinds.items() if v}
+    if photo is not None:
+        codes.add(ConsentKind.PHOTO)
+    return ConsentState(
+        treatment=kinds[ConsentKind.TREATMENT],
+        off_label_needed=off_label_needed(protocol_code),
+        off_label=kinds[ConsentKind.OFF_LABEL],
+        photo=photo is not None,
+        photo_uses=list(photo.photo_uses) if photo else [],
+        codes=[k for k in ConsentKind.values if k in codes],
+    )
+
+
+def consent_status(
+    patient: Patient, protocol_code: str, on: datetime | None = None
+) -> dict[str, Any]:
+    """``{"treatment": bool, "off_label_needed": bool, "off_label": bool,
+    "photo": {"valid": bool, "uses": [...]}}`` for ``protocol_code`` at ``on``."""
+    return consent_state(patient, protocol_code, on).as_dict()
 
 
 def missing_for_protocol(
     patient: Patient, protocol_code: str, on: datetime | None = None
 ) -> list[str]:
     """Consent codes the sign-off of a ``protocol_code`` session still lacks."""
-    status = consent_status(patient, protocol_code, on)
-    missing = []
-    if not status["treatment"]:
-        missing.append(ConsentKind.TREATMENT.value)
-    if status["off_label_needed"] and not status["off_label"]:
-        missing.append(ConsentKind.OFF_LABEL.value)
-    return missing
+    return consent_state(patient, protocol_code, on).missing
 
 
 def consent_codes(
@@ -429,7 +465,7 @@ def templates_for(clinic: Clinic) -> QuerySet[ConsentTemplate]:
 
 def ensure_default_templates(clinic: Clinic, actor: User) -> list[ConsentTemplate]:
     """The default templates of ``clinic``, created when missing (idempotent, by title)."""
-    from .defaults import DEFAULT_TEMPLATES
+    from ..defaults import DEFAULT_TEMPLATES
 
     templates = []
     for kind, protocol, title, text in DEFAULT_TEMPLATES:

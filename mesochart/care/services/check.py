@@ -1,0 +1,580 @@
+"""The only door to the safety engine: what one chart is, as the engine's own records.
+
+:func:`load_chart` reads everything a check needs in a fixed number of queries (whatever
+the patient's history): the entries, packs, consents in force, the history of earlier
+signed sessions (their day, zones and products were written at signing; adverse events
+come from outcomes), stock on hand of the charted lots and the session's prescription.
+:func:`engine_session` turns it into a :class:`mesochart.protocols.Session`;
+:func:`run_check` runs ``check_session`` with the clinic's tuned library and adds what
+only the clinic's records know (lot status from stock, packs already opened from
+sterility, consents, the prescription, missing volumes), then attaches overrides.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from mesochart.library.services import library_for
+from mesochart.patients.models import Patient
+from mesochart.patients.screening import engine_patient
+from mesochart.protocols import (
+    Finding,
+    HistoryEntry,
+    Library,
+    Result,
+    Session,
+    check_session,
+)
+from mesochart.protocols.models import Component, Injection, InstrumentPack, Microneedling, Topical
+from mesochart.stock import services as stock
+from mesochart.stock.models import Lot, MixturePreparation, MovementKind, StockMovement, Unit
+
+from ..models import (
+    ChartEntry,
+    EntryKind,
+    Prescription,
+    SessionOverride,
+    SessionPack,
+    SessionStatus,
+    TreatmentSession,
+)
+from .consents import ConsentState, consent_state
+
+SEVERITY_RANK = {"ok": 0, "info": 0, "warn": 1, "block": 2}
+
+# Titles of the findings that come from the clinic's own records (the engine's rules have
+# theirs in the library, ``Rule.title``).
+CLINIC_RULE_TITLES: dict[str, Any] = {
+    "lot.quarantined": gettext_lazy("Quarantined lot"),
+    "lot.recalled": gettext_lazy("Recalled lot"),
+    "stock.insufficient": gettext_lazy("Not enough stock"),
+    "sterility.pack_used": gettext_lazy("Instrument pack already opened"),
+    "consent.off_label_missing": gettext_lazy("Off-label consent missing"),
+    "chart.volume_missing": gettext_lazy("Volume per point not recorded"),
+    "chart.product_missing": gettext_lazy("Product lot not chosen"),
+    "prescription.missing": gettext_lazy("No prescription"),
+    "prescription.product": gettext_lazy("Product not prescribed"),
+    "prescription.zone": gettext_lazy("Zone not prescribed"),
+    "prescription.volume": gettext_lazy("Volume above the prescription"),
+    "prescription.points": gettext_lazy("Points above the prescription"),
+}
+
+
+def rule_title(library: Library, code: str) -> str:
+    """What clinicians read for a finding's code: the library rule's title, or the title
+    of a finding from the clinic's own records; the code itself as a last resort."""
+    rule = library.rules.get(code)
+    if rule is not None:
+        return rule.title
+    return str(CLINIC_RULE_TITLES.get(code, code))
+
+
+# --- history ------------------------------------------------------------------------------
+
+
+def signed_days(patient: Patient, protocol: str | None = None) -> list[date]:
+    """The days of the patient's signed sessions (of ``protocol``), oldest first (one query)."""
+    rows = TreatmentSession.objects.filter(patient=patient, status=SessionStatus.SIGNED)
+    if protocol is not None:
+        rows = rows.filter(protocol=protocol)
+    return [
+        performed or scheduled
+        for performed, scheduled in rows.order_by("performed_on", "signed_at").values_list(
+            "performed_on", "scheduled_for"
+        )
+    ]
+
+
+def history_for(patient: Patient, *, exclude: uuid.UUID | None = None) -> list[HistoryEntry]:
+    """The engine's ``history``: every signed session of the patient, any protocol, with the
+    zones and products written at its signing and its adverse events (two queries)."""
+    # Imported here: outcomes imports the care models, so a module-level import would cycle.
+    from mesochart.outcomes.services import adverse_event_codes_by_session
+
+    events = adverse_event_codes_by_session(patient)
+    signed = TreatmentSession.objects.filter(patient=patient, status=SessionStatus.SIGNED)
+    if exclude is not None:
+        signed = signed.exclude(pk=exclude)
+    rows = signed.order_by("performed_on", "signed_at").values_list(
+        "pk", "performed_on", "scheduled_for", "protocol", "charted_zones", "charted_products"
+    )
+    return [
+        HistoryEntry(
+            date=performed or scheduled,
+            protocol=protocol,
+            zones=tuple(zones),
+            adverse_events=tuple(events.get(pk, ())),
+            products=tuple(products),
+        )
+        for pk, performed, scheduled, protocol, zones, products in rows
+    ]
+
+
+# --- one chart, loaded once ----------------------------------------------------------------
+
+
+def session_entries(session: TreatmentSession) -> list[ChartEntry]:
+    """The session's entries in charting order, with their lots and mixture (one query)."""
+    return list(
+        session.entries.select_related("lot", "topical_lot", "preparation").order_by(
+            "position", "created_at"
+        )
+    )
+
+
+@dataclass
+class ChartState:
+    """Everything one request needs of a session's chart, read once."""
+
+    session: TreatmentSession
+    library: Library
+    at: datetime
+    entries: list[ChartEntry]
+    packs: list[SessionPack]
+    consents: ConsentState
+    history: list[HistoryEntry]
+    on_hand: dict[uuid.UUID, Decimal]
+    components: dict[uuid.UUID, tuple[Component, ...]]
+    overrides: list[SessionOverride]
+    prescription: Prescription | None
+
+    @property
+    def day(self) -> date:
+        """The day the engine checks the session on: the day it started."""
+        session = self.session
+        return session.clinic.local_day(session.started_at or self.at)
+
+
+def _components(
+    preparations: Iterable[MixturePreparation],
+) -> dict[uuid.UUID, tuple[Component, ...]]:
+    ids = {p.pk for p in preparations}
+    out: dict[uuid.UUID, list[Component]] = {i: [] for i in ids}
+    if ids:
+        moves = (
+            StockMovement.objects.filter(preparation_id__in=ids, kind=MovementKind.MIXED)
+            .select_related("lot")
+            .order_by("occurred_at", "pk")
+        )
+        for move in moves:
+            if move.lot is not None and move.preparation_id is not None:
+                out[move.preparation_id].append(
+                    Component(
+                        product=move.lot.product, lot=move.lot.lot_number, expiry=move.lot.expiry
+                    )
+                )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def load_chart(
+    session: TreatmentSession,
+    library: Library | None = None,
+    *,
+    at: datetime | None = None,
+    entries: list[ChartEntry] | None = None,
+) -> ChartState:
+    """Read the chart of ``session`` (a fixed number of queries whatever the history)."""
+    at = at or timezone.now()
+    library = library or library_for(session.clinic)
+    entries = session_entries(session) if entries is None else entries
+    editable = session.status == SessionStatus.IN_PROGRESS
+    measured = {
+        e.lot_id for e in entries if e.lot is not None and e.lot.unit == Unit.ML and editable
+    }
+    return ChartState(
+        session=session,
+        library=library,
+        at=at,
+        entries=entries,
+        packs=list(session.packs.select_related("pack__cycle")),
+        consents=consent_state(session.patient, session.protocol, at),
+        history=history_for(session.patient, exclude=session.pk),
+        on_hand=stock.on_hand_by_lot(i for i in measured if i is not None) if measured else {},
+        components=_components(e.preparation for e in entries if e.preparation is not None),
+        overrides=list(session.overrides.select_related("by")),
+        prescription=session.prescription,
+    )
+
+
+# --- the engine's input --------------------------------------------------------------------
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def engine_paths(entries: Iterable[ChartEntry]) -> dict[uuid.UUID, str]:
+    """Each entry's JSON path in the engine input (``injections[2]``, ``microneedling[0]``),
+    so a finding's ``where`` leads back to the entry it concerns. Injections without a
+    product (no lot chosen yet) are not sent to the engine: they get no path."""
+    paths: dict[uuid.UUID, str] = {}
+    injections = needling = 0
+    for entry in entries:
+        if entry.kind == EntryKind.INJECTION and entry.product:
+            paths[entry.pk] = f"injections[{injections}]"
+            injections += 1
+        elif entry.kind == EntryKind.MICRONEEDLING:
+            paths[entry.pk] = f"microneedling[{needling}]"
+            needling += 1
+    return paths
+
+
+def concerns(where: str, path: str) -> bool:
+    """Whether a finding at ``where`` is about the JSON node ``path`` or inside it."""
+    return where == path or where.startswith((path + ".", path + "["))
+
+
+def preparation_label(prep: MixturePreparation) -> str:
+    """The lot the engine sees for a mixture drawn up at the chair."""
+    return f"PREP-{str(prep.pk)[:8]}"
+
+
+def _injection(
+    entry: ChartEntry, components: Mapping[uuid.UUID, tuple[Component, ...]]
+) -> Injection:
+    lot = entry.lot
+    prep = entry.preparation
+    return Injection(
+        zone=entry.zone,
+        product=entry.product,
+        lot=preparation_label(prep) if prep is not None else (lot.lot_number if lot else None),
+        expiry=None if prep is not None or lot is None else lot.expiry,
+        technique=entry.technique or None,
+        points=entry.points,
+        volume_ml=_num(entry.volume_ml),
+        depth_mm=_num(entry.depth_mm),
+        needle_gauge=entry.needle_gauge,
+        needle_length_mm=_num(entry.needle_length_mm),
+        components=components.get(prep.pk, ()) if prep is not None else (),
+    )
+
+
+def _needling(entry: ChartEntry) -> Microneedling:
+    topical = entry.topical_lot
+    return Microneedling(
+        zone=entry.zone,
+        device=entry.device or None,
+        needle_length_mm=_num(entry.needle_length_mm),
+        passes=entry.passes,
+        device_lot=entry.device_lot or None,
+        topicals=(
+            (Topical(product=topical.product, lot=topical.lot_number, expiry=topical.expiry),)
+            if topical is not None
+            else ()
+        ),
+    )
+
+
+def engine_session(state: ChartState) -> Session:
+    """The check-session contract's input for the chart, as the engine's own records."""
+    session = state.session
+    injections = [
+        _injection(e, state.components)
+        for e in state.entries
+        if e.kind == EntryKind.INJECTION and e.product
+    ]
+    needling = [_needling(e) for e in state.entries if e.kind == EntryKind.MICRONEEDLING]
+    packs = [
+        InstrumentPack(status=p.pack.contract_status(), id=p.pack.code, expires=p.pack.expires_on)
+        for p in state.packs
+    ]
+    return Session(
+        date=state.day,
+        protocol=session.protocol,
+        patient=engine_patient(session.patient),
+        consents=frozenset(state.consents.codes),
+        history=tuple(state.history),
+        injections=tuple(injections),
+        microneedling=tuple(needling),
+        instrument_packs=tuple(packs),
+    )
+
+
+# --- the clinic's own findings -------------------------------------------------------------
+
+
+def _finding(
+    code: str, message: str, where: str, source: str, *, severity: str = "block"
+) -> Finding:
+    return Finding(
+        code=code,
+        severity=severity,
+        message=message,
+        evidence="S",
+        source=source,
+        where=where,
+        overridable=False,
+    )
+
+
+def entry_where(entry: ChartEntry, paths: Mapping[uuid.UUID, str]) -> str:
+    """Where a finding about ``entry`` points: its engine path, else ``entries[<id>]``."""
+    return paths.get(entry.pk) or f"entries[{entry.pk}]"
+
+
+def clinic_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[Finding]:
+    """What the contract's input cannot carry: lot status (stock), stock on hand, packs
+    already opened (sterility), the consents the protocol needs, entries charted without a
+    product lot or a volume, and the session's prescription."""
+    out: list[Finding] = []
+    need: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
+    lots: dict[uuid.UUID, Lot] = {}
+    for entry in state.entries:
+        where = entry_where(entry, paths)
+        for lot, path in (
+            (entry.lot, f"{where}.lot"),
+            (entry.topical_lot, f"{where}.topicals[0].lot"),
+        ):
+            if lot is None:
+                continue
+            refusal = stock.lot_status_refusal(lot)
+            if refusal is not None:
+                out.append(
+                    _finding(
+                        refusal.code,
+                        f"Lot {lot.lot_number} of {lot.product} is {lot.status}: it may not "
+                        "be used.",
+                        path,
+                        "Clinic stock record (lot status set by a manager or recall)",
+                    )
+                )
+        if entry.kind == EntryKind.INJECTION:
+            if not entry.product:
+                out.append(
+                    _finding(
+                        "chart.product_missing",
+                        _("An injection in %(zone)s has no product lot: choose the lot.")
+                        % {"zone": entry.zone},
+                        where,
+                        _(
+                            "Treatment record: product, batch/lot and expiry of what was "
+                            "given (reference §10)"
+                        ),
+                    )
+                )
+            if entry.volume_ml is None:
+                out.append(
+                    _finding(
+                        "chart.volume_missing",
+                        _(
+                            "An injection in %(zone)s has no volume per point: the label's "
+                            "dose limits cannot be checked without it."
+                        )
+                        % {"zone": entry.zone},
+                        f"{where}.volume_ml",
+                        _(
+                            "Treatment record: quantity (mL) given per site (reference §10); "
+                            "the dose rules need it"
+                        ),
+                    )
+                )
+        if entry.lot is not None and entry.lot_id in state.on_hand and entry.volume_ml is not None:
+            need[entry.lot.pk] += entry.volume_ml * entry.points
+            lots[entry.lot.pk] = entry.lot
+    for lot_id, ml in need.items():
+        on_hand = state.on_hand[lot_id]
+        if ml > on_hand:
+            lot = lots[lot_id]
+            out.append(
+                _finding(
+                    "stock.insufficient",
+                    f"{ml} mL of lot {lot.lot_number} charted; {on_hand} mL on hand.",
+                    "injections",
+                    "Clinic stock record",
+                )
+            )
+    for row in state.packs:
+        if row.pack.is_used:
+            out.append(
+                _finding(
+                    "sterility.pack_used",
+                    f"Pack {row.pack.code} was already opened for a procedure: reprocess it.",
+                    "instrument_packs",
+                    "Clinic sterilisation record (one pack, one procedure)",
+                )
+            )
+    if "off_label" in state.consents.missing:
+        out.append(
+            _finding(
+                "consent.off_label_missing",
+                "This protocol is off label: an off-label consent must be signed.",
+                "consents",
+                "Consent policy (docs/consent.md): off-label protocols need an off-label consent",
+            )
+        )
+    out += prescription_findings(state, paths)
+    return out
+
+
+def prescription_products(library: Library, codes: Iterable[str]) -> set[str]:
+    """Which of ``codes`` (products or mixtures) are or contain a prescription-only product."""
+    out = set()
+    for code in codes:
+        product = library.products.get(code)
+        if product is not None and product.prescription_only:
+            out.add(code)
+        mixture = library.mixtures.get(code)
+        if mixture is not None and any(
+            library.products[c].prescription_only
+            for c in mixture.components
+            if c in library.products
+        ):
+            out.add(code)
+    return out
+
+
+def prescription_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[Finding]:
+    """A chart that needs a prescriber's prescription (a prescription-only product is
+    charted) is checked against the session's prescription: products, zones and the
+    per-session volume and points it allows."""
+    library = state.library
+    charted = [e for e in state.entries if e.product]
+    needed = [e for e in charted if e.product in prescription_products(library, [e.product])]
+    rx = state.prescription
+    if not needed and rx is None:
+        return []
+    source = _("Prescription-only medicine: given only as a prescriber prescribed it")
+    if rx is None:
+        return [
+            _finding(
+                "prescription.missing",
+                _(
+                    "A prescription-only product is charted and this session has no "
+                    "prescription: a prescriber must prescribe it first."
+                ),
+                "prescription",
+                source,
+            )
+        ]
+    source = _("Prescription by %(name)s on %(day)s") % {
+        "name": rx.prescribed_by.display_name,
+        "day": f"{state.session.clinic.local_day(rx.prescribed_at):%Y-%m-%d}",
+    }
+    out: list[Finding] = []
+    if not rx.is_valid_on(state.day):
+        out.append(
+            _finding(
+                "prescription.missing",
+                _(
+                    "The session's prescription was revoked or has expired: a prescriber "
+                    "must prescribe again."
+                ),
+                "prescription",
+                source,
+            )
+        )
+    for entry in charted:
+        where = entry_where(entry, paths)
+        if entry.product not in rx.products:
+            out.append(
+                _finding(
+                    "prescription.product",
+                    _("%(product)s is not on the prescription.") % {"product": entry.product},
+                    f"{where}.product",
+                    source,
+                )
+            )
+        if entry.zone not in rx.zones:
+            out.append(
+                _finding(
+                    "prescription.zone",
+                    _("%(zone)s is not a prescribed zone.") % {"zone": entry.zone},
+                    f"{where}.zone",
+                    source,
+                )
+            )
+    prescribed = [e for e in charted if e.product in rx.products]
+    total_ml = sum((e.total_ml or Decimal(0) for e in prescribed), Decimal(0))
+    total_points = sum(e.points for e in prescribed)
+    # A prescribed limit at the label's own limit adds nothing: the label's rule says it.
+    label = {p.id.rsplit(".", 1)[-1]: p.number for p in library.dose_limits_for(rx.protocol)}
+    max_ml = label.get("max_volume_ml_per_session")
+    max_points = label.get("max_points_per_session")
+    if (
+        rx.max_volume_ml is not None
+        and max_ml is not None
+        and rx.max_volume_ml >= Decimal(str(max_ml))
+    ):
+        total_ml = Decimal(0)
+    if rx.max_points is not None and max_points is not None and rx.max_points >= max_points:
+        total_points = 0
+    if rx.max_volume_ml is not None and total_ml > rx.max_volume_ml:
+        out.append(
+            _finding(
+                "prescription.volume",
+                _("%(ml)s mL charted; the prescription allows at most %(max)s mL in a session.")
+                % {"ml": f"{total_ml.normalize():f}", "max": f"{rx.max_volume_ml.normalize():f}"},
+                "prescription",
+                source,
+            )
+        )
+    if rx.max_points is not None and total_points > rx.max_points:
+        out.append(
+            _finding(
+                "prescription.points",
+                _(
+                    "%(points)s points charted; the prescription allows at most %(max)s in a session."
+                )
+                % {"points": total_points, "max": rx.max_points},
+                "prescription",
+                source,
+            )
+        )
+    return out
+
+
+# --- the check -----------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """The engine's result plus what the clinic's own records add, and the overrides."""
+
+    result: Result | None
+    findings: list[dict[str, Any]]
+    verdict: str
+    engine_input: dict[str, Any] = field(default_factory=dict)
+    paths: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    @property
+    def blocking(self) -> list[dict[str, Any]]:
+        """Findings that stop signing: blocks and warnings not overridden."""
+        return [
+            f for f in self.findings if f["severity"] in ("block", "warn") and not f.get("override")
+        ]
+
+
+def run_check(
+    session: TreatmentSession,
+    *,
+    at: datetime | None = None,
+    state: ChartState | None = None,
+) -> Check:
+    """The live safety check of the session as charted now (engine + clinic records), with
+    each finding's override attached when a prescriber made one. ``state``: the chart when
+    the caller already loaded it (:func:`load_chart`)."""
+    state = state or load_chart(session, at=at)
+    paths = engine_paths(state.entries)
+    data = engine_session(state)
+    result = check_session(data, library=state.library)
+    findings = [f.as_dict() for f in (*result.findings, *clinic_findings(state, paths))]
+    overrides = {(o.code, o.where): o for o in state.overrides}
+    for f in findings:
+        o = overrides.get((f["code"], f["where"]))
+        if o is not None and f["overridable"]:
+            f["override"] = {"by": o.by.display_name, "reason": o.reason, "at": o.at.isoformat()}
+    verdict = "ok"
+    for f in findings:
+        if SEVERITY_RANK[f["severity"]] > SEVERITY_RANK[verdict]:
+            verdict = f["severity"]
+    return Check(result, findings, verdict, data.as_dict(), paths)
