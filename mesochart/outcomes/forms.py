@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 
 from mesochart.care.models import FollowUp, TreatmentSession
+from mesochart.core.templatetags.clinical import product, protocol
 from mesochart.patients.models import Patient
 from mesochart.protocols.library import load_library
 from mesochart.sterility.models import Pack
@@ -46,7 +47,9 @@ class DateInput(forms.DateInput):
 
 class SessionChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.scheduled_for:%Y-%m-%d} · {obj.protocol} · {obj.get_status_display()}"
+        return (
+            f"{obj.scheduled_for:%Y-%m-%d} · {protocol(obj.protocol)} · {obj.get_status_display()}"
+        )
 
 
 class FollowUpChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
@@ -84,7 +87,12 @@ class ScoreForm(forms.Form):
 
 class LotChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.product} lot {obj.lot_number} (exp. {obj.expiry:%Y-%m-%d})"
+        return f"{product(obj.product)} lot {obj.lot_number} (exp. {obj.expiry:%Y-%m-%d})"
+
+
+class PreparationChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{product(obj.mixture)} {obj.label}"
 
 
 class PackChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
@@ -132,9 +140,7 @@ class AdverseEventFields(forms.Form):
     actions_taken = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     antibiotics_given = forms.BooleanField(required=False)
     lots = LotChoices(queryset=Lot.objects.none(), required=False)
-    preparations = forms.ModelMultipleChoiceField(
-        queryset=MixturePreparation.objects.none(), required=False
-    )
+    preparations = PreparationChoices(queryset=MixturePreparation.objects.none(), required=False)
     packs = PackChoices(queryset=Pack.objects.none(), required=False)
     photos = PhotoChoices(queryset=Photo.objects.none(), required=False)
 

@@ -9,11 +9,13 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from mesochart.accounts.models import Role
 from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.services import record
 from mesochart.core.http import ClinicRequest, private_file_response
+from mesochart.core.templatetags.clinical import zone as zone_name
 from mesochart.errors import DomainError, InvalidInput
 from mesochart.imaging.analysis import DELTA_KEYS
 from mesochart.imaging.face import ZONE_NAMES
@@ -42,10 +44,24 @@ from .models import (
 ORIGINAL_ROLES = {Role.PRESCRIBER, Role.MANAGER}
 
 
+def _zone_label(code: str) -> str:
+    """A photo zone's clinical name (``whole_face`` is the analysis's own, not a library zone)."""
+    return str(_("Whole face")) if code == "whole_face" else zone_name(code)
+
+
 def _zone_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
     zones = metrics.get("zones") or {}
-    rows = [{"name": name, "values": zones.get(name) or {}} for name in ZONE_NAMES]
-    rows.append({"name": "whole_face", "values": metrics.get("whole_face") or {}})
+    rows = [
+        {"name": name, "label": _zone_label(name), "values": zones.get(name) or {}}
+        for name in ZONE_NAMES
+    ]
+    rows.append(
+        {
+            "name": "whole_face",
+            "label": _zone_label("whole_face"),
+            "values": metrics.get("whole_face") or {},
+        }
+    )
     return rows
 
 
@@ -141,7 +157,10 @@ def compare(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
         "baseline": baseline,
         "comparison": comparison,
         "problems": services.problem_text((comparison or {}).get("problems", [])),
-        "rows": [{"name": name, "values": deltas.get(name) or {}} for name in deltas],
+        "rows": [
+            {"name": name, "label": _zone_label(name), "values": deltas.get(name) or {}}
+            for name in deltas
+        ],
         "keys": DELTA_KEYS,
         "align": services.alignment_transform(photo.analysis, baseline.analysis)
         if baseline is not None
@@ -187,7 +206,7 @@ def _trend_charts(points: list[services.TrendPhoto], view_label: str) -> list[di
     for key, title, unit in services.TREND_METRICS:
         series = [
             charts.Series(
-                zone,
+                _zone_label(zone),
                 [
                     charts.Point(
                         x,
@@ -236,7 +255,7 @@ def trends(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
         "view_label": PhotoView(view).label,
         "points": points,
         "charts": _trend_charts(points, PhotoView(view).label),
-        "zones": services.TREND_ZONES,
+        "zones": [_zone_label(z) for z in services.TREND_ZONES],
         "hidden": hidden,
     }
     return render(request, "outcomes/trends.html", context)
@@ -296,7 +315,7 @@ def _form_error(form: Any, exc: Any) -> int:
 @login_required
 def score_new(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "outcome.record", with_profile=False)
-    initial: dict[str, Any] = {"assessed_on": services.clinic_today(request.clinic)}
+    initial: dict[str, Any] = {"assessed_on": request.clinic.today()}
     if request.method == "GET":
         initial.update({k: v for k, v in request.GET.items() if k in ("scale", "timepoint")})
         wanted = _uuid_or_none(request.GET.get("follow_up"))
@@ -353,7 +372,7 @@ def _ae_data(form: Any) -> dict[str, Any]:
 @login_required
 def adverse_event_new(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "adverse_event.record", with_profile=False)
-    initial: dict[str, Any] = {"onset": services.clinic_today(request.clinic)}
+    initial: dict[str, Any] = {"onset": request.clinic.today()}
     session = None
     if request.method == "GET" and request.GET.get("session"):
         wanted = _uuid_or_none(request.GET.get("session"))
@@ -427,7 +446,7 @@ def adverse_event(request: ClinicRequest, event_id: uuid.UUID) -> HttpResponse:
         "alerts": list(event.cluster_alerts.all()),
         "window": services.surveillance_window(patient),
         "culture_prompt": services.culture_prompt(event),
-        "culture_form": CultureForm(initial={"requested_on": services.clinic_today(event.clinic)}),
+        "culture_form": CultureForm(initial={"requested_on": event.clinic.today()}),
     }
     return render(request, "outcomes/adverse_event.html", context, status=status)
 

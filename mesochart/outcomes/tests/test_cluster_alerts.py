@@ -10,6 +10,7 @@ from mesochart.audit.models import AuditEvent
 from mesochart.conftest import create_patient
 from mesochart.outcomes import services
 from mesochart.outcomes.models import ClusterAlert
+from mesochart.protocols import load_library
 
 from .factories import make_lot, make_packs, make_preparation, record_ae
 
@@ -159,7 +160,8 @@ def test_managers_see_open_alerts_on_the_dashboard_and_acknowledge_with_a_note(
     assert url not in client_as("reception").get(reverse("core:dashboard")).content.decode()
     assert url not in client_as("practitioner").get(reverse("core:dashboard")).content.decode()
     listing = manager.get(reverse("outcomes:alerts"))
-    assert str(lot).encode() in listing.content
+    name = load_library().products[lot.product].name
+    assert f"{name} lot {lot.lot_number}".encode() in listing.content  # named, not coded
     empty = manager.post(url, {"note": "  "})
     assert empty.status_code == 400 and "note" in empty.context["form"].errors
     assert client_as("prescriber").post(url, {"note": "seen"}).status_code == 403

@@ -13,7 +13,7 @@ from django.utils import timezone
 from PIL import Image
 
 from mesochart.audit.models import AuditEvent
-from mesochart.care import services as care_services
+from mesochart.care.services import consents as care_services
 from mesochart.errors import InvalidInput
 from mesochart.imaging import sha256_hex
 from mesochart.outcomes.models import Photo
@@ -59,7 +59,8 @@ def test_upload_stores_original_derived_and_analysis(clinic, staff, patient, con
     assert AuditEvent.objects.filter(action="photo.upload").count() == 1
     page = client.get(reverse("outcomes:detail", args=[photo.pk]))
     assert page.status_code == 200
-    assert b"Metrics per zone" in page.content and b"forehead" in page.content.lower()
+    assert b"Metrics per zone" in page.content and b"Left cheek" in page.content
+    assert b"cheek_left" not in page.content
     timeline = client.get(reverse("outcomes:timeline", args=[patient.pk]))
     assert reverse("outcomes:image", args=[photo.pk]).encode() in timeline.content
     image = client.get(reverse("outcomes:image", args=[photo.pk]))
@@ -163,7 +164,7 @@ def test_comparison_shows_the_verdict(clinic, staff, patient, consented, client_
     assert page.status_code == 200
     assert b"Comparable with the baseline" in page.content
     assert reverse("outcomes:image", args=[base.pk]).encode() in page.content
-    assert b"whole_face" in page.content
+    assert b"Whole face" in page.content and b"whole_face" not in page.content  # zone names
     first = client.get(reverse("outcomes:compare", args=[base.pk]))
     assert b"This photo is the baseline" in first.content
 

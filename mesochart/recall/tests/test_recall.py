@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from mesochart.audit.models import AuditEvent
 from mesochart.conftest import create_patient
+from mesochart.protocols import load_library
 from mesochart.recall.models import ContactMark
 from mesochart.sterility import services as sterility
 from mesochart.sterility.tests.factories import make_pack, make_steriliser, released_cycle
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def today(clinic):
-    return stock.clinic_today(clinic)
+    return clinic.today()
 
 
 def receive(clinic, actor, today, product, lot_number, quantity="10", unit="mL"):
@@ -73,6 +74,13 @@ def test_manager_finds_every_patient_of_a_lot_including_through_a_mixture(client
     assert "mixture" in body  # Hugo's exposure is shown as through the mixture
     event = AuditEvent.objects.get(action="recall.run")
     assert event.object_id == "V-77" and event.details["patients"] == 2
+
+
+def test_exposures_name_the_zone_and_the_product(client_as, exposures):
+    body = search(client_as("manager"), identifier="V-77").content.decode()
+    assert "Left cheek" in body and "Forehead" in body
+    assert load_library().products["ha-nonxl-vitamins"].name in body
+    assert "cheek_left" not in body and "ha-nonxl-vitamins" not in body
 
 
 def test_a_component_lot_only_in_the_mixture_reaches_its_patient(client_as, exposures):
