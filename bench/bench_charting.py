@@ -15,8 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -139,7 +138,7 @@ def main() -> None:
     def history(patient: Patient, n: int) -> None:
         """``n`` earlier signed sessions, two months apart, ten entries each, written as
         signing leaves them."""
-        now = datetime.now(dt_timezone.utc)
+        now = datetime.now(UTC)
         rows = []
         for k in range(n):
             at = now - timedelta(days=60 * (n - k) + 30)

@@ -192,3 +192,36 @@ def test_the_signed_record_keeps_the_zones_and_products_the_history_reads(
     (entry,) = check.history_for(consented, exclude=nxt.pk)
     assert entry.zones == ("submental",) and entry.products == ("dca-10mg-ml",)
     assert entry.date == clinic.today()
+
+
+def test_the_migration_gives_earlier_sessions_their_day_zones_and_products(
+    clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from mesochart.accounts.models import Membership
+
+    session = dca_session(clinic, staff["prescriber"], consented, lot, points=2)
+    signing.do_sign_session(
+        staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), session
+    )
+    planned = lifecycle.do_create_session(
+        staff["practitioner"],
+        clinic,
+        consented,
+        protocol="skin-booster",
+        scheduled_for=clinic.today(),
+    )
+    # As the rows were before the migration.
+    TreatmentSession.objects.update(performed_on=None, charted_zones=[], charted_products=[])
+    migration = importlib.import_module(
+        "mesochart.care.migrations.0004_prescriptions_session_history"
+    )
+    migration.backfill(apps, None)
+    signed = TreatmentSession.objects.get(pk=session.pk)
+    assert signed.performed_on == clinic.today()
+    assert signed.charted_zones == ["submental"] and signed.charted_products == ["dca-10mg-ml"]
+    untouched = TreatmentSession.objects.get(pk=planned.pk)
+    assert untouched.performed_on is None and untouched.charted_zones == []

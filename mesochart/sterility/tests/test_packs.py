@@ -131,3 +131,32 @@ def test_pack_cannot_be_used_before_its_load_was_sterilised(
     with pytest.raises(SterilityInvalid) as info:
         use(actor, clinic, pack, patient, at(clinic, DAY, 8))
     assert info.value.code == "sterility.used_before_sterilised" and info.value.field == "used_at"
+
+
+def test_a_pack_tells_its_contract_status_and_whether_it_was_used(clinic, staff):
+    from mesochart.sterility.models import CycleStatus, PackStatus
+
+    cycle = released_cycle(make_steriliser(clinic, staff["manager"]), staff["manager"])
+    pack = make_pack(cycle, staff["manager"])
+    assert pack.contract_status() == "released" and not pack.is_used
+    pack.cycle.status = CycleStatus.QUARANTINED
+    assert pack.contract_status() == "quarantined"
+    pack.cycle.status = CycleStatus.FAILED
+    assert pack.contract_status() == "failed"
+    pack.cycle.status = CycleStatus.RELEASED
+    pack.status = PackStatus.SUSPECT
+    assert pack.contract_status() == "failed"
+    pack.status = PackStatus.USED
+    assert pack.is_used
+
+
+def test_usable_packs_are_released_available_and_in_date(clinic, staff):
+    services.do_set_shelf_life(staff["manager"], clinic, 30)
+    cycle = released_cycle(make_steriliser(clinic, staff["manager"]), staff["manager"])
+    pack = make_pack(cycle, staff["manager"])
+    assert pack.expires_on is not None
+    assert services.usable_packs(clinic, pack.expires_on) == [pack]
+    assert services.usable_packs(clinic, pack.expires_on + timedelta(days=1)) == []
+    other = create_patient(clinic, staff["practitioner"])
+    services.do_use_pack(staff["practitioner"], clinic, pack, other, at(clinic, DAY, 15))
+    assert services.usable_packs(clinic, DAY) == []

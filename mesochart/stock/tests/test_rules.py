@@ -296,3 +296,29 @@ def test_a_gtin_known_as_another_product_is_refused(make_lot):
         make_lot(product="dca-10mg-ml", gtin="04012345678901", lot_number="G2")
     assert info.value.field == "product"
     assert "is ha-skin-booster" in info.value.message
+
+
+def test_a_lot_says_why_it_may_not_be_used_and_stock_answers_in_one_query(
+    clinic, make_lot, django_assert_num_queries
+):
+    from datetime import timedelta as days
+
+    from mesochart.stock import services as stock
+    from mesochart.stock.models import LotStatus
+
+    first = make_lot(lot_number="A-1")
+    second = make_lot(lot_number="A-2", expiry=first.expiry + days(days=30))
+    day = clinic.today()
+    assert stock.lot_refusal(first, day) is None
+    assert stock.lot_refusal(first, first.expiry + days(days=1)).code == "lot.expired"
+    first.status = LotStatus.QUARANTINED
+    assert stock.lot_status_refusal(first).code == "lot.quarantined"
+    first.status = LotStatus.RECALLED
+    assert stock.lot_refusal(first, day).code == "lot.recalled"
+    with django_assert_num_queries(1):
+        on_hand = stock.on_hand_by_lot([first.pk, second.pk])
+    assert on_hand == {first.pk: first.on_hand_now(), second.pk: second.on_hand_now()}
+    with django_assert_num_queries(1):
+        by_product = stock.fefo_lots_by_product(clinic, ["ha-skin-booster", "dca-10mg-ml"])
+    assert [lot.lot_number for lot in by_product["ha-skin-booster"]] == ["A-1", "A-2"]
+    assert "dca-10mg-ml" not in by_product
