@@ -267,11 +267,24 @@ def _clinic_preparation(clinic_id: Any, raw: str) -> Any:
     return prep
 
 
+def _entry_max(name: str) -> int:
+    from .models import ChartEntry
+
+    field = ChartEntry._meta.get_field(name)
+    length = getattr(field, "max_length", None)
+    assert length is not None, f"ChartEntry.{name} has no max_length"
+    return int(length)
+
+
 class BrushForm(forms.Form):
     """The settings of the next point: the whole brush card is posted on every change."""
 
+    # Text fields take the lengths of the chart entry's own columns, so nothing a point
+    # would copy from the brush can be too long to store.
     kind = forms.CharField(required=False, max_length=20)
-    technique = forms.CharField(required=False, max_length=60, label=_("Technique"))
+    technique = forms.CharField(
+        required=False, max_length=_entry_max("technique"), label=_("Technique")
+    )
     lot = forms.CharField(required=False, max_length=60, label=_("Product lot"))
     scan = forms.CharField(required=False, max_length=200, label=_("Scan"))
     topical_lot = forms.CharField(required=False, max_length=60, label=_("Topical (lot)"))
@@ -280,11 +293,17 @@ class BrushForm(forms.Form):
     needle_gauge = ChartIntegerField(lo=10, hi=40, label=_("Needle gauge (G)"))
     needle_length_mm = _mm(label=_("Needle length (mm)"))
     angle_deg = ChartIntegerField(lo=0, hi=90, label=_("Angle (°)"))
-    device = forms.CharField(required=False, max_length=60, label=_("Device"))
+    device = forms.CharField(required=False, max_length=_entry_max("device"), label=_("Device"))
     passes = ChartIntegerField(lo=1, hi=50, label=_("Passes"))
-    endpoint = forms.CharField(required=False, max_length=30, label=_("Endpoint"))
-    device_lot = forms.CharField(required=False, max_length=40, label=_("Device lot"))
-    energy = forms.CharField(required=False, max_length=60, label=_("Energy / settings"))
+    endpoint = forms.CharField(
+        required=False, max_length=_entry_max("endpoint"), label=_("Endpoint")
+    )
+    device_lot = forms.CharField(
+        required=False, max_length=_entry_max("device_lot"), label=_("Device lot")
+    )
+    energy = forms.CharField(
+        required=False, max_length=_entry_max("energy"), label=_("Energy / settings")
+    )
     test_spot = forms.BooleanField(required=False, label=_("Test spot"))
 
     def __init__(self, *args: Any, session: Any, library: Library, **kwargs: Any) -> None:
@@ -402,7 +421,7 @@ class ZoneEntryForm(forms.Form):
     points = forms.IntegerField(
         min_value=1, max_value=10000, initial=1, label=_("Points (or passes over the zone)")
     )
-    note = forms.CharField(required=False, max_length=200, label=_("Note"))
+    note = forms.CharField(required=False, max_length=_entry_max("note"), label=_("Note"))
 
     def __init__(self, *args: Any, library: Library, protocol: str, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "ze")

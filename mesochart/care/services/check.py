@@ -342,10 +342,10 @@ def clinic_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[F
                 out.append(
                     _finding(
                         refusal.code,
-                        f"Lot {lot.lot_number} of {lot.product} is {lot.status}: it may not "
-                        "be used.",
+                        _("Lot %(lot)s of %(product)s is %(status)s: it may not be used.")
+                        % {"lot": lot.lot_number, "product": lot.product, "status": lot.status},
                         path,
-                        "Clinic stock record (lot status set by a manager or recall)",
+                        _("Clinic stock record (lot status set by a manager or recall)"),
                     )
                 )
         if entry.kind == EntryKind.INJECTION:
@@ -388,9 +388,10 @@ def clinic_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[F
             out.append(
                 _finding(
                     "stock.insufficient",
-                    f"{ml} mL of lot {lot.lot_number} charted; {on_hand} mL on hand.",
+                    _("%(ml)s mL of lot %(lot)s charted; %(on_hand)s mL on hand.")
+                    % {"ml": ml, "lot": lot.lot_number, "on_hand": on_hand},
                     "injections",
-                    "Clinic stock record",
+                    _("Clinic stock record"),
                 )
             )
     for row in state.packs:
@@ -398,18 +399,22 @@ def clinic_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[F
             out.append(
                 _finding(
                     "sterility.pack_used",
-                    f"Pack {row.pack.code} was already opened for a procedure: reprocess it.",
+                    _("Pack %(code)s was already opened for a procedure: reprocess it.")
+                    % {"code": row.pack.code},
                     "instrument_packs",
-                    "Clinic sterilisation record (one pack, one procedure)",
+                    _("Clinic sterilisation record (one pack, one procedure)"),
                 )
             )
     if "off_label" in state.consents.missing:
         out.append(
             _finding(
                 "consent.off_label_missing",
-                "This protocol is off label: an off-label consent must be signed.",
+                _("This protocol is off label: an off-label consent must be signed."),
                 "consents",
-                "Consent policy (docs/consent.md): off-label protocols need an off-label consent",
+                _(
+                    "Consent policy (docs/consent.md): off-label protocols need an off-label "
+                    "consent"
+                ),
             )
         )
     out += prescription_findings(state, paths)

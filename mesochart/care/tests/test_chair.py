@@ -396,3 +396,19 @@ def test_a_single_use_item_of_another_clinic_is_refused_in_the_packs_card(
     assert "Choose a single-use item lot." in html and not session.items.exists()
     response = client.post(url, {"item_lot": str(ours.pk), "serial": "S-1"}, **HTMX)
     assert response.status_code == 200 and session.items.get().serial == "S-1"
+
+
+@pytest.mark.parametrize(("field", "length"), [("device", 41), ("device_lot", 41), ("energy", 61)])
+def test_a_brush_text_longer_than_the_chart_can_hold_is_refused_naming_the_field(
+    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any, field: str, length: int
+) -> None:
+    session = dca_session(clinic, staff["practitioner"], consented, lot)
+    data = {"kind": "injection", "lot": str(lot.pk), field: "x" * length}
+    response = client_as("practitioner").post(
+        reverse("care:session_brush", args=[session.pk]), data, **HTMX
+    )
+    assert response.status_code == 400 and 'data-error-area="brush"' in response.content.decode()
+    session.refresh_from_db()
+    assert session.brush.get(field) is None and session.brush["volume_ml"] == "0.200"
+    add_points(staff["practitioner"], session, 1)  # charting still works
+    assert session.entries.count() == 1

@@ -473,3 +473,33 @@ def test_today_shows_live_stock_alerts_and_the_chart_no_stale_card(
     assert "Nothing to show" not in text
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     assert "arrives with the sessions module" not in page.inner_text("main")
+
+
+@pytest.mark.parametrize("decision", ["Discard them", "Chart them now"])
+def test_clicks_made_after_a_refused_settings_change_wait_for_a_decision(
+    live_server: Any, page: Any, chair: dict[str, Any], monkeypatch: Any, decision: str
+) -> None:
+    from mesochart.care import forms, session_views
+
+    class SlowBrushForm(forms.BrushForm):
+        def is_valid(self) -> bool:
+            time.sleep(0.8)
+            return super().is_valid()
+
+    monkeypatch.setattr(session_views, "BrushForm", SlowBrushForm)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    open_session(page, live_server, chair["session"])
+    page.fill("#brush-volume", "abc")
+    x, y = submental_grid(2)[1]
+    click_at(page, x, y)  # leaving the field sends the settings first, then the click
+    page.wait_for_selector("#held-clicks")
+    assert "the click made after the change waits" in page.inner_text("#held-clicks")
+    assert page.locator("svg.facemap .pt-pending.is-held").count() == 1
+    assert page.input_value("#brush-volume") == "0.050"
+    page.click(f"#held-clicks >> text={decision}")
+    if decision == "Discard them":
+        page.wait_for_function("() => !document.querySelector('svg.facemap .pt-pending')")
+        assert not ChartEntry.objects.exists()
+    else:
+        wait_points(page, 1)
+        assert str(ChartEntry.objects.get().volume_ml) == "0.050"

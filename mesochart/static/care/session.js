@@ -120,6 +120,7 @@
         swap(fresh, { refused: refused, formKey: item.formKey });
         if (refused && item.area === "brush" && queue.some(function (q) { return q.kind === "points"; })) {
           held = true;
+          drawPending();
           showHold();
         }
         document.dispatchEvent(new CustomEvent("mesochart:activity"));
@@ -172,9 +173,9 @@
     var note = statusBox();
     if (!note) { return; }
     var count = pendingPoints().length;
-    var p = alertLine(count + " " + msg("pending"));
+    var p = alertLine(count === 1 ? msg("held-one") : msg("held-many").replace("%(n)s", String(count)));
     p.id = "held-clicks";
-    p.appendChild(button(msg("chart-them"), function () { held = false; p.remove(); flush(); }));
+    p.appendChild(button(msg("chart-them"), function () { held = false; p.remove(); drawPending(); flush(); }));
     p.appendChild(button(msg("discard"), function () {
       held = false;
       queue = queue.filter(function (q) { return q.kind !== "points"; });
