@@ -857,6 +857,23 @@ def do_import_readings(
 # --- reads used by the forms, the dashboard and (later) charting ----------------------
 
 
+def preparation_lots(preparation_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Lot]]:
+    """The component lots drawn up into each mixture preparation, in the order they were
+    mixed (one query); a preparation without components maps to an empty list."""
+    ids = set(preparation_ids)
+    out: dict[uuid.UUID, list[Lot]] = {i: [] for i in ids}
+    if ids:
+        moves = (
+            StockMovement.objects.filter(preparation_id__in=ids, kind=MovementKind.MIXED)
+            .select_related("lot")
+            .order_by("occurred_at", "pk")
+        )
+        for move in moves:
+            if move.lot is not None and move.preparation_id is not None:
+                out[move.preparation_id].append(move.lot)
+    return out
+
+
 def fefo_lots(clinic: Clinic, product: str, day: date | None = None) -> list[Lot]:
     """Usable lots of ``product`` with stock, first expiry first out (one query).
 

@@ -37,7 +37,7 @@ from mesochart.protocols import (
 )
 from mesochart.protocols.models import Component, Injection, InstrumentPack, Microneedling, Topical
 from mesochart.stock import services as stock
-from mesochart.stock.models import Lot, MixturePreparation, MovementKind, StockMovement, Unit
+from mesochart.stock.models import Lot, MixturePreparation, Unit
 
 from ..models import (
     ChartEntry,
@@ -158,22 +158,13 @@ class ChartState:
 def _components(
     preparations: Iterable[MixturePreparation],
 ) -> dict[uuid.UUID, tuple[Component, ...]]:
-    ids = {p.pk for p in preparations}
-    out: dict[uuid.UUID, list[Component]] = {i: [] for i in ids}
-    if ids:
-        moves = (
-            StockMovement.objects.filter(preparation_id__in=ids, kind=MovementKind.MIXED)
-            .select_related("lot")
-            .order_by("occurred_at", "pk")
+    """The engine's view of each mixture's components (their lots, asked of stock)."""
+    return {
+        prep_id: tuple(
+            Component(product=lot.product, lot=lot.lot_number, expiry=lot.expiry) for lot in lots
         )
-        for move in moves:
-            if move.lot is not None and move.preparation_id is not None:
-                out[move.preparation_id].append(
-                    Component(
-                        product=move.lot.product, lot=move.lot.lot_number, expiry=move.lot.expiry
-                    )
-                )
-    return {k: tuple(v) for k, v in out.items()}
+        for prep_id, lots in stock.preparation_lots(p.pk for p in preparations).items()
+    }
 
 
 def load_chart(
@@ -259,11 +250,15 @@ def _injection(
     )
 
 
-def _needling(entry: ChartEntry) -> Microneedling:
+def _needling(library: Library, entry: ChartEntry) -> Microneedling:
     topical = entry.topical_lot
+    # The brush form only lets library devices through; a device the library does not know
+    # (an entry charted before that check) goes to the engine as "no device": needled, the
+    # stricter reading.
+    device = entry.device if entry.device in library.device_technique else None
     return Microneedling(
         zone=entry.zone,
-        device=entry.device or None,
+        device=device,
         needle_length_mm=_num(entry.needle_length_mm),
         passes=entry.passes,
         device_lot=entry.device_lot or None,
@@ -283,7 +278,9 @@ def engine_session(state: ChartState) -> Session:
         for e in state.entries
         if e.kind == EntryKind.INJECTION and e.product
     ]
-    needling = [_needling(e) for e in state.entries if e.kind == EntryKind.MICRONEEDLING]
+    needling = [
+        _needling(state.library, e) for e in state.entries if e.kind == EntryKind.MICRONEEDLING
+    ]
     packs = [
         InstrumentPack(status=p.pack.contract_status(), id=p.pack.code, expires=p.pack.expires_on)
         for p in state.packs

@@ -225,3 +225,19 @@ def test_the_migration_gives_earlier_sessions_their_day_zones_and_products(
     assert signed.charted_zones == ["submental"] and signed.charted_products == ["dca-10mg-ml"]
     untouched = TreatmentSession.objects.get(pk=planned.pk)
     assert untouched.performed_on is None and untouched.charted_zones == []
+
+
+def test_a_device_the_library_does_not_know_reaches_the_engine_as_needled(
+    clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    from mesochart.care.models import ChartEntry
+    from mesochart.care.services import charting
+
+    session = started(clinic, staff["practitioner"], consented, "skin-booster")
+    set_brush(staff["practitioner"], session, {"kind": "microneedling", "device": "pen"})
+    charting.do_add_zone_entry(staff["practitioner"], session, zone="forehead", points=1)
+    ChartEntry.objects.filter(session=session).update(device="an old free-text device")
+    state = check.load_chart(session)
+    (row,) = check.engine_session(state).microneedling
+    assert row.device is None
+    check.run_check(session, state=state)  # no error: the engine sees a needled pass
