@@ -15,7 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -50,9 +50,6 @@ def main() -> None:
     from mesochart.care import maps
     from mesochart.care.demo import signature_png
     from mesochart.care.models import (
-        ChartEntry,
-        EntryKind,
-        SessionStatus,
         SignerRole,
         SignMethod,
         TreatmentSession,
@@ -136,50 +133,10 @@ def main() -> None:
         return patient
 
     def history(patient: Patient, n: int) -> None:
-        """``n`` earlier signed sessions, two months apart, ten entries each, written as
-        signing leaves them."""
-        now = datetime.now(UTC)
-        rows = []
-        for k in range(n):
-            at = now - timedelta(days=60 * (n - k) + 30)
-            rows.append(
-                TreatmentSession(
-                    organisation=org,
-                    clinic=clinic,
-                    patient=patient,
-                    protocol="skin-revitalisation",
-                    scheduled_for=at.date(),
-                    performed_on=at.date(),
-                    status=SessionStatus.SIGNED,
-                    started_at=at,
-                    signed_at=at,
-                    started_by=practitioner,
-                    signed_by=practitioner,
-                    created_by=practitioner,
-                    charted_zones=["cheek_left", "forehead"],
-                    charted_products=["ha-nonxl-vitamins"],
-                )
-            )
-        TreatmentSession.objects.bulk_create(rows)
-        ChartEntry.objects.bulk_create(
-            ChartEntry(
-                organisation=org,
-                clinic=clinic,
-                session=s,
-                kind=EntryKind.INJECTION,
-                zone="forehead",
-                view="face",
-                x=0.5,
-                y=0.2,
-                product="ha-nonxl-vitamins",
-                points=1,
-                volume_ml=Decimal("0.02"),
-                position=i + 1,
-                created_by=practitioner,
-            )
-            for s in rows
-            for i in range(10)
-        )
+        """``n`` earlier signed sessions, as signing leaves them (the tests' factory)."""
+        from mesochart.care.tests.session_factories import signed_history
+
+        signed_history(patient, practitioner, n)
 
     def started(patient: Patient) -> TreatmentSession:
         session = lifecycle.do_create_session(
