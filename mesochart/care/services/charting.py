@@ -258,9 +258,6 @@ def zone_of(point: MapPoint) -> str | None:
     return maps.zone_at(point.view, point.x, point.y)
 
 
-OUTSIDE = _("That point is outside every treatment zone of the map: it was not charted.")
-
-
 @dataclass
 class AddedPoints:
     entries: list[ChartEntry]
@@ -287,7 +284,10 @@ def do_add_points(
     inside = [(p, z) for p, z in zoned if z is not None]
     refused = [p for p, z in zoned if z is None]
     if not inside:
-        raise InvalidInput(str(OUTSIDE), field="map")
+        raise InvalidInput(
+            _("That point is outside every treatment zone of the map: it was not charted."),
+            field="map",
+        )
     with charting(actor, session, "point_add") as change:
         s = change.session
         position = _next_position(s)
@@ -321,9 +321,8 @@ def do_add_zone_entry(
 ) -> ChartEntry:
     """A whole-zone entry (nappage over the forehead, a roller over a cheek): the brush's
     settings with the zone and the number of points given."""
-    library = library_for(session.clinic)
-    if zone not in library.protocols[session.protocol].zones:
-        raise InvalidInput(_("Choose a zone of this protocol."), field="zone")
+    if zone not in library_for(session.clinic).zones:
+        raise InvalidInput(_("Choose a zone."), field="zone")
     if not 1 <= points <= 10000:
         raise InvalidInput(_("The number of points must be between 1 and 10000."), field="points")
     with charting(actor, session, "entry_add") as change:
