@@ -511,3 +511,20 @@ def test_clicks_made_after_a_refused_settings_change_wait_for_a_decision(
     else:
         wait_points(page, 1)
         assert str(ChartEntry.objects.get().volume_ml) == "0.050"
+
+
+def test_a_double_click_on_sign_signs_once_and_leaves_for_the_signed_record(
+    live_server: Any, page: Any, chair: dict[str, Any], staff: Any
+) -> None:
+    session = chair["session"]
+    add_points(staff["practitioner"], session, 2)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    open_session(page, live_server, session)
+    page.dblclick("#sign-session")
+    page.wait_for_selector("#signature", timeout=15000)
+    assert page.inner_text("#session-status") == "Signed"
+    session.refresh_from_db()
+    assert session.status == "signed"
+    from mesochart.audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action="session.sign", object_id=str(session.pk)).count() == 1

@@ -60,6 +60,8 @@
     var body = new FormData(form);
     if (submitter && submitter.name) { body.append(submitter.name, submitter.value); }
     var area = form.getAttribute("data-ws") || "";
+    // A second press of "Sign session" while the first is waiting adds nothing.
+    if (area === "signoff" && queue.some(function (q) { return q.area === "signoff"; })) { return; }
     var item = { kind: "form", url: form.action, body: body, area: area, formKey: keyOf(form) };
     if (area === "brush") {
       body.forEach(function (value, name) { lastSent[name] = String(value); });
