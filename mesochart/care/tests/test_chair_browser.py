@@ -202,6 +202,11 @@ def test_typing_in_a_field_while_a_click_comes_back_keeps_what_is_typed(
     page.set_viewport_size({"width": 1280, "height": 1000})
     open_session(page, live_server, chair["session"])
     slow_points(0.8)
+    brush_posts: list[str] = []
+    page.on(
+        "request",
+        lambda r: brush_posts.append(r.post_data or "") if r.url.endswith("/brush/") else None,
+    )
     x, y = maps.zone_centroid("face", "submental")
     click_at(page, x, y)
     page.click("#brush-angle")
@@ -209,15 +214,18 @@ def test_typing_in_a_field_while_a_click_comes_back_keeps_what_is_typed(
     wait_points(page, 1)
     assert page.input_value("#brush-angle") == "45"
     assert page.evaluate("document.activeElement.id") == "brush-angle"
-    page.keyboard.press("Tab")  # leaving the field sends it
+    assert brush_posts == []  # nothing half-typed was sent by the refresh
+    with page.expect_request(re.compile(r".*/brush/$")):
+        page.keyboard.press("Tab")  # leaving the field sends it
+    # Read the database only once the page has nothing waiting and the server is idle
+    # (SQLite's shared in-memory test database refuses a read during the server's write).
+    page.wait_for_function("() => window.MesochartCharting.pending() === 0", timeout=15000)
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("#brush-angle") == "45"
     session = chair["session"]
-    for _ in range(100):
-        session.refresh_from_db()
-        if session.brush.get("angle_deg") == 45:
-            break
-        page.wait_for_timeout(100)
+    session.refresh_from_db()
     assert session.brush.get("angle_deg") == 45
-    page.wait_for_function("() => document.querySelector('#brush-angle').value === '45'")
+    assert len(brush_posts) == 1
 
 
 def test_a_refused_sign_off_shows_its_reasons_in_the_sign_off_card(

@@ -26,6 +26,9 @@
   var retryTimer = null;
   var retryDelay = 1000;
   var selected = new Set();
+  // True while the old workspace is being replaced: removing a focused field makes the
+  // browser fire "change" on it, which must not send a half-typed value.
+  var swapping = false;
   var lastSent = {}; // brush field name -> value sent in the last queued brush change
 
   function ws() { return document.getElementById("workspace"); }
@@ -246,7 +249,7 @@
           target.value = f.value;
           // A value put back by script raises no "change" of its own: send it on leaving.
           target.addEventListener("blur", function () {
-            if (target.value !== target.defaultValue) {
+            if (!swapping && target.isConnected && target.value !== target.defaultValue) {
               target.dispatchEvent(new Event("change", { bubbles: true }));
             }
           }, { once: true });
@@ -262,7 +265,12 @@
     var old = ws();
     if (!old) { return; }
     var state = capture(old);
-    old.replaceWith(fresh);
+    swapping = true;
+    try {
+      old.replaceWith(fresh);
+    } finally {
+      swapping = false;
+    }
     restore(fresh, state, opts);
     if (window.Facemap) { window.Facemap.init(fresh); }
     applySelection();
@@ -455,6 +463,7 @@
 
   document.addEventListener("change", function (event) {
     var target = event.target;
+    if (swapping || !target.isConnected) { return; }
     if (target.matches && target.matches("[data-entry-select]")) {
       if (target.checked) { selected.add(target.value); } else { selected.delete(target.value); }
       applySelection();
