@@ -6,7 +6,8 @@ Usage: .venv/bin/python bench/bench_engine.py [--seconds 3] [--json]
 Sessions are validated once at the JSON boundary (parse_session), as in production; the
 timed loop calls check_session on the parsed records with a realistic mix: clean sessions
 of every protocol, full-face revitalisation with many injection rows, DCA courses with
-history, microneedling with topicals, and sessions that raise warnings and blocks.
+history, microneedling with topicals, energy-device passes with earlier energy sessions and
+opened multi-dose vials (contract 1.1), and sessions that raise warnings and blocks.
 Prints one line: ``check_session: N sessions/s (M sessions, T s)``.
 """
 
@@ -70,7 +71,7 @@ def make_sessions(n: int, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        kind = i % 6
+        kind = i % 7
         if kind == 0:  # full-face revitalisation, many rows
             s = _base("skin-revitalisation", rng)
             for zone in FACE:
@@ -155,6 +156,45 @@ def make_sessions(n: int, seed: int = 7) -> list[dict[str, Any]]:
                         "volume_ml": 0.2,
                     }
                 )
+            s["vials"] = [
+                {
+                    "product": "caffeine-deoxycholate",
+                    "lot": "C1",
+                    "expiry": "2026-12-01",
+                    "multi_dose": True,
+                    "opened": f"2026-10-{rng.randint(20, 31)}",
+                }
+            ]
+        elif kind == 5:  # energy passes (contract 1.1) with earlier energy sessions
+            s = _base(rng.choice(["fractional-laser-meso", "rf-microneedling-meso"]), rng)
+            modalities = (
+                ["fractional-laser-ablative", "fractional-laser-non-ablative"]
+                if s["protocol"] == "fractional-laser-meso"
+                else ["rf-microneedling"]
+            )
+            zones = rng.sample(["forehead", "cheek_left", "cheek_right", "chin", "neck"], 4)
+            s["energy"] = [
+                {
+                    "zone": zone,
+                    "modality": rng.choice(modalities),
+                    "device": "device-1",
+                    "passes": rng.randint(1, 3),
+                    "settings": {"energy_mj": 20, "density_pct": 10},
+                    "topicals": [
+                        {"product": "ha-serum-sterile", "lot": "S1", "expiry": "2027-01-31"}
+                    ],
+                }
+                for zone in zones
+            ]
+            s["history"] = [
+                {
+                    "date": f"2026-{m:02d}-0{rng.randint(1, 9)}",
+                    "protocol": s["protocol"],
+                    "zones": rng.sample(zones, 2),
+                    "modalities": [rng.choice(modalities)],
+                }
+                for m in range(6, 6 + rng.randint(0, 5))
+            ]
         else:  # body / hair
             s = _base(rng.choice(["body-cellulite", "hair-mesotherapy"]), rng)
             zone, product = (

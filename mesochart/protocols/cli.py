@@ -121,9 +121,11 @@ def show_protocol_text(protocol_id: str, library: Library | None = None) -> str:
         f"  target layer: {p.target_layer}",
         f"  products: {', '.join((*p.products, *p.mixtures))}",
         f"  techniques: {', '.join(p.techniques)}",
-        f"  zones: {', '.join(p.zones)}",
-        "course:",
     ]
+    modalities = sorted(lib.protocol_modalities[p.code])
+    if modalities:
+        out.append(f"  energy modalities: {', '.join(modalities)}")
+    out += [f"  zones: {', '.join(p.zones)}", "course:"]
     c = p.course
     for label, param in (
         ("sessions", c.sessions),
@@ -152,6 +154,24 @@ def show_protocol_text(protocol_id: str, library: Library | None = None) -> str:
     out.append("contraindications and cautions:")
     for rule in lib.contraindications_for(p.code):
         out.append(f"  {rule.code} ({rule.severity}, {rule.evidence}): {rule.source}")
+    # Contract 1.1: rules that follow what is charted rather than the protocol's name.
+    out.append("energy passes and vials (any protocol):")
+    for code in ("contra.pacemaker", "contra.isotretinoin", "contra.pih_risk"):
+        rule = lib.rules[code]
+        blocking = rule.extra.get("block_modalities")
+        charted = blocking or rule.extra.get("modalities") or ()
+        severity, evidence = (
+            ("block", rule.extra.get("block_evidence", rule.evidence))
+            if blocking
+            else (rule.severity, rule.evidence)
+        )
+        if charted:
+            out.append(f"  {code} ({severity}, {evidence}) with {', '.join(charted)}")
+    for code in ("energy.recent_treatment", "vial.beyond_use"):
+        rule = lib.rules[code]
+        out.append(f"  {rule.code} ({rule.severity}, {rule.evidence}): {rule.source}")
+        for key, param in rule.params.items():
+            out.append("  " + _param_line(key, param))
     template = lib.aftercare[p.aftercare]
     out.append(f"aftercare ({template.code}):")
     for key, param in template.items.items():

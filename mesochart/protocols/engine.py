@@ -27,7 +27,7 @@ from .models import (
     parse_session,
 )
 
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"
 _HARD_EVIDENCE = frozenset({"L", "S"})
 
 
@@ -123,6 +123,8 @@ class _Facts:
     zones: Sequence[tuple[str, str]]  # (zone code, where)
     planned: bool  # screening a plan rather than checking a charted session
     devices: frozenset[str] = frozenset()  # microneedling[].device codes used
+    energy: bool = False  # any energy[] pass (counts as a treated zone, contract 1.1)
+    modalities: frozenset[str] = frozenset()  # energy[].modality codes used
 
 
 def _patient_rules(
@@ -181,10 +183,10 @@ def _patient_rules(
                         f"patient.allergies[{i}]" if facts.planned else where,
                     )
 
-    if facts.invasive and "bleeding_disorder" in cond_set:
+    if (facts.invasive or facts.energy) and "bleeding_disorder" in cond_set:
         out.add(
             rules["contra.bleeding_disorder"],
-            "Bleeding disorder: no injection or microneedling",
+            "Bleeding disorder: no injection, microneedling or energy-device treatment",
             cond_where("bleeding_disorder"),
         )
 
@@ -208,10 +210,12 @@ def _patient_rules(
                 f"Last isotretinoin dose {last.isoformat()} is less than {months} months "
                 f"before {facts.on.isoformat()} (clear from {clear_from.isoformat()})"
             )
-            if facts.protocol in rule.block_protocols:
+            lasers = sorted(facts.modalities.intersection(rule.extra.get("block_modalities", ())))
+            if facts.protocol in rule.block_protocols or lasers:
+                what = ", ".join(lasers) if lasers else proto.name
                 out.add(
                     rule,
-                    msg + f"; {proto.name} is not allowed within the window",
+                    msg + f"; {what} is not allowed within the window",
                     "patient.isotretinoin_last_dose",
                     severity="block",
                     evidence=rule.extra.get("block_evidence", rule.evidence),
@@ -224,11 +228,11 @@ def _patient_rules(
                     "patient.isotretinoin_last_dose",
                 )
 
-    if facts.invasive and "keloid_tendency" in cond_set:
+    if (facts.invasive or facts.energy) and "keloid_tendency" in cond_set:
         out.add(
             rules["contra.keloid"],
-            "Keloid / hypertrophic scar tendency: risk of abnormal scarring after injection "
-            "or microneedling",
+            "Keloid / hypertrophic scar tendency: risk of abnormal scarring after injection, "
+            "microneedling or energy-device treatment",
             cond_where("keloid_tendency"),
         )
 
@@ -303,12 +307,15 @@ def _patient_rules(
         if rule_opt is None or condition not in cond_set:
             continue
         by_device = bool(facts.devices.intersection(rule_opt.extra.get("devices", ())))
-        if by_device or rule_opt.applies_to(facts.protocol):
+        by_modality = bool(facts.modalities.intersection(rule_opt.extra.get("modalities", ())))
+        if by_device or by_modality or rule_opt.applies_to(facts.protocol):
             out.add(rule_opt, text.format(name=proto.name), cond_where(condition))
 
     rule = rules["contra.pih_risk"]
     if patient.fitzpatrick is not None and (
-        facts.microneedling or (rule.applies_to(facts.protocol) and rule.protocols is not None)
+        facts.microneedling
+        or (rule.applies_to(facts.protocol) and rule.protocols is not None)
+        or facts.modalities.intersection(rule.extra.get("modalities", ()))
     ):
         fmin = rule.params["fitzpatrick_min"].number
         if patient.fitzpatrick >= fmin:
@@ -417,6 +424,10 @@ def check_session(
         zones.append((mn.zone, f"microneedling[{i}].zone"))
         for j, top in enumerate(mn.topicals):
             products.append((top.product, f"microneedling[{i}].topicals[{j}].product"))
+    for i, en in enumerate(session.energy):
+        zones.append((en.zone, f"energy[{i}].zone"))
+        for j, top in enumerate(en.topicals):
+            products.append((top.product, f"energy[{i}].topicals[{j}].product"))
 
     if "treatment" not in session.consents:
         out.add(
@@ -431,6 +442,8 @@ def check_session(
         invasive=bool(injections) or any(needled),
         microneedling=any(needled),
         devices=frozenset(mn.device for mn in needling if mn.device),
+        energy=bool(session.energy),
+        modalities=frozenset(en.modality for en in session.energy),
         products=products,
         zones=zones,
         planned=False,
@@ -438,6 +451,7 @@ def check_session(
     _patient_rules(lib, session.patient, hist, facts, out)
     _dose_and_zone_rules(lib, session, out)
     _needling_rules(lib, session, out)
+    _energy_rules(lib, session, hist, out)
     _course_rules(lib, session, hist, out)
     _traceability_rules(lib, session, out)
     _off_protocol(lib, session, proto.code, out)
@@ -598,6 +612,70 @@ def _needling_rules(lib: Library, session: Session, out: _Collector) -> None:
                 )
 
 
+def _energy_rules(
+    lib: Library, session: Session, hist: Sequence[HistoryEntry], out: _Collector
+) -> None:
+    """Contract 1.1: energy-device and needle-free passes (eyelids, recent energy treatment
+    of the same zone, topicals through skin the pass opened)."""
+    if not session.energy:
+        return
+    rules = lib.rules
+    zones = lib.zones
+    forbidden = rules["zone.forbidden"]
+    recent = rules["energy.recent_treatment"]
+    checked = frozenset(recent.extra.get("modalities", ()))
+    ablative = frozenset(recent.extra.get("ablative", ()))
+    non_ablative = frozenset(recent.extra.get("non_ablative", ()))
+    after_ablative = recent.params["after_ablative_days"]
+    after_non_ablative = recent.params["after_non_ablative_days"]
+    topical_rule = rules["topical.not_intradermal"]
+    open_skin = frozenset(topical_rule.extra.get("energy_modalities", ()))
+    for i, en in enumerate(session.energy):
+        path = f"energy[{i}]"
+        zone = zones[en.zone]
+        if zone.needling_forbidden:
+            out.add(
+                forbidden,
+                f"{en.modality} in {en.zone} ({zone.name}): no energy-device or needle-free "
+                "treatment inside the orbital rim",
+                f"{path}.zone",
+                evidence=forbidden.extra.get("energy_evidence"),
+                source=forbidden.extra.get("energy_source"),
+            )
+        if en.modality in checked:
+            for h in hist:
+                if en.zone not in h.zones:
+                    continue
+                days = (session.date - h.date).days
+                for earlier in h.modalities:
+                    if earlier in ablative:
+                        limit = after_ablative
+                    elif earlier in non_ablative:
+                        limit = after_non_ablative
+                    else:
+                        continue
+                    if 0 <= days < limit.number:
+                        out.add(
+                            recent,
+                            f"{earlier} in {en.zone} on {h.date.isoformat()}, {days} days "
+                            f"before: no {en.modality} in the same zone within "
+                            f"{_n(limit.number)} days of it",
+                            f"{path}.zone",
+                            evidence=limit.evidence,
+                            source=limit.source,
+                        )
+                        break
+        if en.modality in open_skin:
+            for j, top in enumerate(en.topicals):
+                if not lib.intradermal[top.product]:
+                    out.add(
+                        topical_rule,
+                        f"{top.product} is not labelled for intradermal use and must not be "
+                        f"applied to skin opened by {en.modality}",
+                        f"{path}.topicals[{j}].product",
+                    )
+
+
 def _course_rules(
     lib: Library, session: Session, hist: Sequence[HistoryEntry], out: _Collector
 ) -> None:
@@ -610,13 +688,19 @@ def _course_rules(
     min_days = course.min_interval_days
     same = [(i, h) for i, h in enumerate(hist) if h.protocol == protocol]
     for i, h in same:
-        days = abs((session.date - h.date).days)
+        signed_days = (session.date - h.date).days
+        days = abs(signed_days)
         if days < min_days.number:
             severity = "block" if protocol in rule.block_protocols else "warn"
+            when = (
+                "the same day"
+                if days == 0
+                else f"{days} days " + ("earlier" if signed_days > 0 else "later")
+            )
             out.add(
                 rule,
-                f"Previous {protocol} session on {h.date.isoformat()} was {days} days "
-                f"earlier; the minimum interval is {_n(min_days.number)} days",
+                f"Another {protocol} session on {h.date.isoformat()} was {when}; "
+                f"the minimum interval is {_n(min_days.number)} days",
                 f"history[{i}].date",
                 severity=severity,
                 evidence=min_days.evidence,
@@ -668,6 +752,30 @@ def _traceability_rules(lib: Library, session: Session, out: _Collector) -> None
     for i, mn in enumerate(session.microneedling):
         for j, top in enumerate(mn.topicals):
             check(top.product, top.lot, top.expiry, f"microneedling[{i}].topicals[{j}]")
+    for i, en in enumerate(session.energy):
+        for j, top in enumerate(en.topicals):
+            check(top.product, top.lot, top.expiry, f"energy[{i}].topicals[{j}]")
+    beyond_use = rules["vial.beyond_use"]
+    for i, vial in enumerate(session.vials):
+        path = f"vials[{i}]"
+        check(vial.product, vial.lot, vial.expiry, path)
+        if not vial.multi_dose or vial.opened is None:
+            continue
+        product = lib.products.get(vial.product)
+        limit = (
+            product.beyond_use_days_after_opening if product is not None else None
+        ) or beyond_use.params["beyond_use_days"]
+        days = (on - vial.opened).days
+        if days > limit.number:
+            out.add(
+                beyond_use,
+                f"Multi-dose vial of {vial.product} lot {vial.lot or '(unknown)'} was opened on "
+                f"{vial.opened.isoformat()}, {days} days before the session: discard it "
+                f"{_n(limit.number)} days after first puncture",
+                f"{path}.opened",
+                evidence=limit.evidence,
+                source=limit.source,
+            )
     for i, pack in enumerate(session.instrument_packs):
         name = f"Instrument pack {pack.id}" if pack.id else "Instrument pack"
         if pack.status != "released":
@@ -706,6 +814,12 @@ def _off_protocol(lib: Library, session: Session, protocol: str, out: _Collector
             notes.append((f"zone {mn.zone}", f"microneedling[{i}].zone"))
         if mn.device is not None and mn.device not in devices:
             notes.append((f"device {mn.device}", f"microneedling[{i}].device"))
+    modalities = lib.protocol_modalities[protocol]
+    for i, en in enumerate(session.energy):
+        if en.zone not in zones:
+            notes.append((f"zone {en.zone}", f"energy[{i}].zone"))
+        if en.modality not in modalities:
+            notes.append((f"modality {en.modality}", f"energy[{i}].modality"))
     for what, where in notes:
         out.add(rule, f"{what} is not part of the {protocol} protocol", where)
 

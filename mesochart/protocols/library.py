@@ -147,6 +147,7 @@ class Technique:
     chart_fields: tuple[str, ...]
     variants: tuple[str, ...] = ()
     device_codes: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
     note: str = ""
     params: Mapping[str, Param] = field(default_factory=dict)
 
@@ -218,6 +219,7 @@ class Vocabulary:
     pack_statuses: frozenset[str]
     consents: frozenset[str]
     sexes: frozenset[str]
+    energy_modalities: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- parsing
@@ -389,6 +391,7 @@ class Library:
             pack_statuses=frozenset(r.codes(voc, "pack_statuses", "vocabulary")),
             consents=frozenset(r.codes(voc, "consents", "vocabulary")),
             sexes=frozenset(r.codes(voc, "sexes", "vocabulary")),
+            energy_modalities=frozenset(r.codes(voc, "energy_modalities", "vocabulary")),
         )
 
         r = self._reader("ingredients.toml")
@@ -520,7 +523,15 @@ class Library:
         for code, data in _section(r, raw["techniques.toml"], "techniques").items():
             path = f"techniques[{code}]"
             d = r.table(data, path)
-            fields = {"name", "kind", "variants", "chart_fields", "device_codes", "note"}
+            fields = {
+                "name",
+                "kind",
+                "variants",
+                "chart_fields",
+                "device_codes",
+                "modalities",
+                "note",
+            }
             techniques[code] = Technique(
                 code=code,
                 name=r.text(d, "name", path),
@@ -530,6 +541,9 @@ class Library:
                 chart_fields=r.codes(d, "chart_fields", path),
                 variants=r.codes(d, "variants", path, required=False),
                 device_codes=r.codes(d, "device_codes", path, required=False),
+                modalities=r.codes(
+                    d, "modalities", path, self.vocabulary.energy_modalities, required=False
+                ),
                 note=r.text(d, "note", path, default=""),
                 params=r.params_in(d, path, ("techniques", code), fields),
             )
@@ -713,6 +727,10 @@ class Library:
             c: frozenset(p.products) | frozenset(p.mixtures) for c, p in self.protocols.items()
         }
         self.protocol_zones = {c: frozenset(p.zones) for c, p in self.protocols.items()}
+        self.protocol_modalities = {
+            c: frozenset(m for t in p.techniques for m in self.techniques[t].modalities)
+            for c, p in self.protocols.items()
+        }
         self.protocol_devices = {
             c: frozenset(d for t in p.techniques for d in self.techniques[t].device_codes)
             for c, p in self.protocols.items()

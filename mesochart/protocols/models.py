@@ -83,6 +83,7 @@ class HistoryEntry(_Record):
     zones: tuple[str, ...] = ()
     adverse_events: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +126,43 @@ class Microneedling(_Record):
 
 
 @dataclass(frozen=True, slots=True)
+class Energy(_Record):
+    """An energy-device or needle-free pass over a zone (contract 1.1 ``energy[]``).
+
+    ``settings`` are recorded, not judged (pairs of name and number). ``topicals`` (an
+    extension of this engine) are what was delivered through the treated skin."""
+
+    zone: str
+    modality: str
+    device: str | None = None
+    passes: int | None = None
+    test_spot: bool = False
+    settings: tuple[tuple[str, float], ...] = ()
+    topicals: tuple[Topical, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        data = _Record.as_dict(self)
+        if self.settings:
+            data["settings"] = dict(self.settings)
+        else:
+            data.pop("settings", None)
+        if not self.test_spot:
+            data.pop("test_spot", None)
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Vial(_Record):
+    """A container a product was drawn from (contract 1.1 ``vials[]``)."""
+
+    product: str
+    lot: str | None = None
+    expiry: date | None = None
+    multi_dose: bool = False
+    opened: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InstrumentPack(_Record):
     status: str
     id: str | None = None
@@ -141,6 +179,8 @@ class Session(_Record):
     injections: tuple[Injection, ...] = ()
     microneedling: tuple[Microneedling, ...] = ()
     instrument_packs: tuple[InstrumentPack, ...] = ()
+    energy: tuple[Energy, ...] = ()
+    vials: tuple[Vial, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """The session as the check-session contract's JSON (``parse_session`` reads it
@@ -221,30 +261,29 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+# The field path is built only on error: these run for every field of every session.
 def _date(data: Mapping[str, Any], key: str, path: str, required: bool = False) -> date | None:
-    where = _join(path, key)
     value = data.get(key)
     if value is None:
         if required:
-            raise InvalidInput(where, "is required")
+            raise InvalidInput(_join(path, key), "is required")
         return None
     if not isinstance(value, str) or not _DATE_RE.match(value):
-        raise InvalidInput(where, "must be a date (YYYY-MM-DD)")
+        raise InvalidInput(_join(path, key), "must be a date (YYYY-MM-DD)")
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(where, "must be a valid calendar date (YYYY-MM-DD)") from None
+        raise InvalidInput(_join(path, key), "must be a valid calendar date (YYYY-MM-DD)") from None
 
 
 def _text(data: Mapping[str, Any], key: str, path: str, required: bool = False) -> str | None:
-    where = _join(path, key)
     value = data.get(key)
     if value is None:
         if required:
-            raise InvalidInput(where, "is required")
+            raise InvalidInput(_join(path, key), "is required")
         return None
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(where, "must be a non-empty string")
+        raise InvalidInput(_join(path, key), "must be a non-empty string")
     return value
 
 
@@ -315,15 +354,82 @@ def _lot(data: Mapping[str, Any], key: str, path: str) -> str | None:
     return value.strip() or None
 
 
+# Keys each object may hold (contract 1.1: an unknown key is invalid input, so that a newer
+# input never looks safe to an engine that would ignore what it does not know).
+_KEYS_TOP = frozenset(
+    {
+        "date",
+        "protocol",
+        "patient",
+        "consents",
+        "history",
+        "injections",
+        "microneedling",
+        "instrument_packs",
+        "energy",
+        "vials",
+    }
+)
+_KEYS_PATIENT = frozenset(f.name for f in fields(Patient))
+_KEYS_HISTORY = frozenset(f.name for f in fields(HistoryEntry))
+_KEYS_INJECTION = frozenset(f.name for f in fields(Injection))
+_KEYS_COMPONENT = frozenset(f.name for f in fields(Component))
+_KEYS_TOPICAL = frozenset(f.name for f in fields(Topical))
+_KEYS_MICRONEEDLING = frozenset(f.name for f in fields(Microneedling))
+_KEYS_PACK = frozenset(f.name for f in fields(InstrumentPack))
+_KEYS_ENERGY = frozenset(f.name for f in fields(Energy))
+_KEYS_VIAL = frozenset(f.name for f in fields(Vial))
+
+
+def _known_keys(data: Mapping[str, Any], path: str, known: frozenset[str]) -> None:
+    for key in data:
+        if key not in known:
+            where = _join("" if path == "$" else path, str(key))
+            raise InvalidInput(where, "unknown field (this engine does not know it)")
+
+
+def _settings(data: Mapping[str, Any], path: str) -> tuple[tuple[str, float], ...]:
+    value = data.get("settings")
+    if value is None:
+        return ()
+    where = _join(path, "settings")
+    if not isinstance(value, dict):
+        raise InvalidInput(where, "must be an object of numbers")
+    out = []
+    for key, number in value.items():
+        if isinstance(number, bool) or not isinstance(number, int | float) or number != number:
+            raise InvalidInput(f"{where}.{key}", "must be a number")
+        if number in (float("inf"), float("-inf")):
+            raise InvalidInput(f"{where}.{key}", "must be a finite number")
+        out.append((str(key), float(number)))
+    return tuple(out)
+
+
+def _topicals(d: Mapping[str, Any], path: str, lib: Library) -> tuple[Topical, ...]:
+    topicals = []
+    for j, traw in enumerate(_list(d, "topicals", path)):
+        tpath = f"{path}.topicals[{j}]"
+        t = _obj(traw, tpath)
+        _known_keys(t, tpath, _KEYS_TOPICAL)
+        tprod = _code(t, "product", tpath, lib.ingredients_of, "product", required=True)
+        assert tprod is not None
+        topicals.append(
+            Topical(product=tprod, lot=_lot(t, "lot", tpath), expiry=_date(t, "expiry", tpath))
+        )
+    return tuple(topicals)
+
+
 def parse_session(data: Any, library: Library) -> Session:
     """Validate a decoded JSON object into a :class:`Session` (raises InvalidInput)."""
     lib = library
     top = _obj(data, "$")
+    _known_keys(top, "$", _KEYS_TOP)
     session_date = _date(top, "date", "", required=True)
     protocol = _code(top, "protocol", "", lib.protocols, "protocol", required=True)
     if "patient" not in top or top["patient"] is None:
         raise InvalidInput("patient.birth_date", "is required")
     p = _obj(top["patient"], "patient")
+    _known_keys(p, "patient", _KEYS_PATIENT)
     voc = lib.vocabulary
     birth = _date(p, "birth_date", "patient", required=True)
     assert session_date is not None and protocol is not None and birth is not None
@@ -351,9 +457,14 @@ def parse_session(data: Any, library: Library) -> Session:
     for i, raw in enumerate(_list(top, "history", "")):
         path = f"history[{i}]"
         h = _obj(raw, path)
+        _known_keys(h, path, _KEYS_HISTORY)
         hdate = _date(h, "date", path, required=True)
         hprot = _code(h, "protocol", path, lib.protocols, "protocol", required=True)
         assert hdate is not None and hprot is not None
+        if hdate > session_date:
+            raise InvalidInput(
+                f"{path}.date", "must not be after the session date (history is earlier sessions)"
+            )
         history.append(
             HistoryEntry(
                 date=hdate,
@@ -363,6 +474,7 @@ def parse_session(data: Any, library: Library) -> Session:
                     h, "adverse_events", path, voc.adverse_events, "adverse event"
                 ),
                 products=_codes(h, "products", path, lib.ingredients_of, "product"),
+                modalities=_codes(h, "modalities", path, voc.energy_modalities, "modality"),
             )
         )
 
@@ -370,13 +482,18 @@ def parse_session(data: Any, library: Library) -> Session:
     for i, raw in enumerate(_list(top, "injections", "")):
         path = f"injections[{i}]"
         d = _obj(raw, path)
+        _known_keys(d, path, _KEYS_INJECTION)
         zone = _code(d, "zone", path, lib.zones, "zone", required=True)
         product = _code(d, "product", path, lib.ingredients_of, "product", required=True)
         assert zone is not None and product is not None
+        if d.get("volume_ml") is None:
+            # 1.1: a dose rule cannot be skipped by leaving the volume out.
+            raise InvalidInput(f"{path}.volume_ml", "is required (mL per point)")
         components = []
         for j, craw in enumerate(_list(d, "components", path)):
             cpath = f"{path}.components[{j}]"
             c = _obj(craw, cpath)
+            _known_keys(c, cpath, _KEYS_COMPONENT)
             cprod = _code(c, "product", cpath, lib.products, "product", required=True)
             assert cprod is not None
             components.append(
@@ -404,17 +521,10 @@ def parse_session(data: Any, library: Library) -> Session:
     for i, raw in enumerate(_list(top, "microneedling", "")):
         path = f"microneedling[{i}]"
         d = _obj(raw, path)
+        _known_keys(d, path, _KEYS_MICRONEEDLING)
         zone = _code(d, "zone", path, lib.zones, "zone", required=True)
         assert zone is not None
-        topicals = []
-        for j, traw in enumerate(_list(d, "topicals", path)):
-            tpath = f"{path}.topicals[{j}]"
-            t = _obj(traw, tpath)
-            tprod = _code(t, "product", tpath, lib.ingredients_of, "product", required=True)
-            assert tprod is not None
-            topicals.append(
-                Topical(product=tprod, lot=_lot(t, "lot", tpath), expiry=_date(t, "expiry", tpath))
-            )
+        topicals = _topicals(d, path, lib)
         microneedling.append(
             Microneedling(
                 zone=zone,
@@ -422,7 +532,7 @@ def parse_session(data: Any, library: Library) -> Session:
                 needle_length_mm=_number(d, "needle_length_mm", path),
                 passes=_integer(d, "passes", path),
                 device_lot=_lot(d, "device_lot", path),
-                topicals=tuple(topicals),
+                topicals=topicals,
             )
         )
 
@@ -430,6 +540,7 @@ def parse_session(data: Any, library: Library) -> Session:
     for i, raw in enumerate(_list(top, "instrument_packs", "")):
         path = f"instrument_packs[{i}]"
         d = _obj(raw, path)
+        _known_keys(d, path, _KEYS_PACK)
         status = _code(d, "status", path, voc.pack_statuses, "pack status", required=True)
         assert status is not None
         pid = d.get("id")
@@ -443,6 +554,47 @@ def parse_session(data: Any, library: Library) -> Session:
             )
         )
 
+    energy = []
+    for i, raw in enumerate(_list(top, "energy", "")):
+        path = f"energy[{i}]"
+        d = _obj(raw, path)
+        _known_keys(d, path, _KEYS_ENERGY)
+        zone = _code(d, "zone", path, lib.zones, "zone", required=True)
+        modality = _code(d, "modality", path, voc.energy_modalities, "modality", required=True)
+        assert zone is not None and modality is not None
+        energy.append(
+            Energy(
+                zone=zone,
+                modality=modality,
+                device=_text(d, "device", path),
+                passes=_integer(d, "passes", path),
+                test_spot=_bool(d, "test_spot", path),
+                settings=_settings(d, path),
+                topicals=_topicals(d, path, lib),
+            )
+        )
+
+    vials = []
+    for i, raw in enumerate(_list(top, "vials", "")):
+        path = f"vials[{i}]"
+        d = _obj(raw, path)
+        _known_keys(d, path, _KEYS_VIAL)
+        product = _code(d, "product", path, lib.ingredients_of, "product", required=True)
+        assert product is not None
+        multi_dose = _bool(d, "multi_dose", path)
+        opened = _date(d, "opened", path, required=multi_dose)
+        if opened is not None and opened > session_date:
+            raise InvalidInput(f"{path}.opened", "must not be after the session date")
+        vials.append(
+            Vial(
+                product=product,
+                lot=_lot(d, "lot", path),
+                expiry=_date(d, "expiry", path),
+                multi_dose=multi_dose,
+                opened=opened,
+            )
+        )
+
     return Session(
         date=session_date,
         protocol=protocol,
@@ -452,6 +604,8 @@ def parse_session(data: Any, library: Library) -> Session:
         injections=tuple(injections),
         microneedling=tuple(microneedling),
         instrument_packs=tuple(packs),
+        energy=tuple(energy),
+        vials=tuple(vials),
     )
 
 

@@ -20,7 +20,7 @@ def test_clean_session_is_ok(protocol: str) -> None:
     assert result.verdict == "ok", result.as_dict()
     assert [f for f in result.findings if f.severity != "info"] == []
     assert result.protocol == protocol
-    assert result.engine_version == "1.0.0"
+    assert result.engine_version == "1.1.0"
 
 
 @pytest.mark.parametrize("protocol", sorted(CLEAN))

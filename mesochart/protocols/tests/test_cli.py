@@ -84,7 +84,7 @@ def test_contract_example_is_a_warning() -> None:
     assert code == 0
     assert out["verdict"] == "warn"
     assert out["protocol"] == "submental-dca"
-    assert out["engine_version"] == "1.0.0"
+    assert out["engine_version"] == "1.1.0"
     assert [f["code"] for f in out["findings"] if f["severity"] == "warn"] == [
         "contra.anticoagulant"
     ]
@@ -304,6 +304,14 @@ def test_listing_helpers() -> None:
     assert "max sessions: 6 sessions [L]" in shown
     assert "contra.bmi" in shown
     assert "aftercare" in shown
+    # 1.1: the rules that follow what is charted, with their thresholds and sources.
+    shown = show_protocol_text("fractional-laser-meso")
+    assert "energy modalities: fractional-laser-ablative, fractional-laser-non-ablative" in shown
+    assert "after_ablative_days: 84 days [L] InMode Optimas" in shown
+    assert "after_non_ablative_days: 21 days [L]" in shown
+    assert "beyond_use_days: 28 days after first puncture [S] USP 797" in shown
+    assert "contra.isotretinoin (block, L) with fractional-laser-ablative" in shown
+    assert "energy modalities" not in show_protocol_text("skin-booster")
     with pytest.raises(KeyError):
         show_protocol_text("nope")
     params = json.loads(tunable_parameters_json())
