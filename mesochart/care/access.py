@@ -19,6 +19,7 @@ from .models import (
     Prescription,
     SessionItem,
     SessionPack,
+    SessionVial,
     SignedConsent,
     TreatmentPlan,
     TreatmentSession,
@@ -97,6 +98,18 @@ def session_pack_for(request: HttpRequest, row_id: uuid.UUID, perm: str) -> Sess
         row_id,
         perm,
         "pack on a session",
+        clinic_field="session__clinic",
+    )
+    return row
+
+
+def session_vial_for(request: HttpRequest, row_id: uuid.UUID, perm: str) -> SessionVial:
+    row: SessionVial = clinic_object_or_404(
+        request,
+        SessionVial.objects.select_related("session", "container"),
+        row_id,
+        perm,
+        "vial on a session",
         clinic_field="session__clinic",
     )
     return row

@@ -305,6 +305,9 @@ class BrushForm(forms.Form):
         required=False, max_length=_entry_max("energy"), label=_("Energy / settings")
     )
     test_spot = forms.BooleanField(required=False, label=_("Test spot"))
+    modality = forms.CharField(
+        required=False, max_length=_entry_max("modality"), label=_("Modality")
+    )
 
     def __init__(self, *args: Any, session: Any, library: Library, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -344,6 +347,16 @@ class BrushForm(forms.Form):
         if kind == "microneedling" and device and device not in self.library.device_technique:
             self.add_error("device", _("Choose a device from the list."))
         data["device"] = device
+        modality = (data.get("modality") or "").strip()
+        technique = self.library.techniques.get(data.get("technique") or "")
+        allowed = technique.modalities if technique is not None else ()
+        if kind not in ("energy", "needle_free"):
+            modality = ""
+        elif len(allowed) == 1:
+            modality = allowed[0]
+        elif modality and modality not in allowed:
+            self.add_error("modality", _("Choose a modality of this technique."))
+        data["modality"] = modality
         data["lot_obj"] = data["preparation_obj"] = data["topical_obj"] = None
         scanned = (data.get("scan") or "").strip()
         raw_lot = (data.get("lot") or "").strip()
@@ -387,6 +400,7 @@ class BrushForm(forms.Form):
             device_lot=(d.get("device_lot") or "").strip(),
             energy=(d.get("energy") or "").strip(),
             test_spot=bool(d.get("test_spot")),
+            modality=d.get("modality", ""),
         )
 
 

@@ -304,6 +304,8 @@ class TreatmentSession(models.Model):
     # signed session never changes), so later sessions never reload its entries.
     charted_zones = models.JSONField(default=list, blank=True)
     charted_products = models.JSONField(default=list, blank=True)
+    # The energy-device and needle-free modalities charted (engine history, contract 1.1).
+    charted_modalities = models.JSONField(default=list, blank=True)
     prescription = models.ForeignKey(
         Prescription, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -392,6 +394,9 @@ class ChartEntry(models.Model):
     )
     # Energy devices (fractional laser, RF).
     energy = models.CharField(max_length=60, blank=True, help_text="e.g. 20 mJ, 40 W")
+    # What an energy-device or needle-free pass was (the engine's energy[].modality, e.g.
+    # fractional-laser-ablative); empty for injections and microneedling.
+    modality = models.CharField(max_length=40, blank=True)
     test_spot = models.BooleanField(default=False)
     note = models.CharField(max_length=200, blank=True)
     position = models.PositiveIntegerField(default=0)
@@ -454,6 +459,24 @@ class SessionItem(models.Model):
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+
+
+class SessionVial(models.Model):
+    """An opened multi-dose container (stock) the session draws from: the engine checks its
+    beyond-use date from the day it was opened (contract 1.1 ``vials``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(TreatmentSession, on_delete=models.CASCADE, related_name="vials")
+    container = models.ForeignKey("stock.Container", on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "container"], name="vial_unique_container")
+        ]
 
 
 class SessionOverride(models.Model):

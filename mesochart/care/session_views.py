@@ -38,6 +38,7 @@ from .access import (
     session_for,
     session_item_for,
     session_pack_for,
+    session_vial_for,
 )
 from .forms import (
     AddendumForm,
@@ -497,6 +498,23 @@ def item_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
 def item_remove(request: ClinicRequest, item_id: uuid.UUID) -> HttpResponse:
     row = session_item_for(request, item_id, "session.chart")
     return _chart_action(request, row.session, lambda: charting.do_remove_item(request.user, row))
+
+
+@require_POST
+@login_required
+def vial_add(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
+    session = session_for(request, session_id, "session.chart")
+    choice = request.POST.get("vial", "")
+    return _chart_action(
+        request, session, lambda: charting.do_add_vial(request.user, session, choice)
+    )
+
+
+@require_POST
+@login_required
+def vial_remove(request: ClinicRequest, row_id: uuid.UUID) -> HttpResponse:
+    row = session_vial_for(request, row_id, "session.chart")
+    return _chart_action(request, row.session, lambda: charting.do_remove_vial(request.user, row))
 
 
 @require_POST

@@ -46,6 +46,7 @@ urlpatterns = [
     path("sessions/<uuid:session_id>/mixtures/", sv.mixture_prepare, name="mixture_prepare"),
     path("sessions/<uuid:session_id>/packs/", sv.pack_add, name="pack_add"),
     path("sessions/<uuid:session_id>/items/", sv.item_add, name="item_add"),
+    path("sessions/<uuid:session_id>/vials/", sv.vial_add, name="vial_add"),
     path("sessions/<uuid:session_id>/override/", sv.session_override, name="session_override"),
     path("sessions/<uuid:session_id>/sign/", sv.session_sign, name="session_sign"),
     path("sessions/<uuid:session_id>/cosign/", sv.session_cosign, name="session_cosign"),
@@ -59,6 +60,7 @@ urlpatterns = [
     path("entries/<uuid:entry_id>/delete/", sv.entry_delete, name="entry_delete"),
     path("session-packs/<uuid:row_id>/delete/", sv.pack_remove, name="pack_remove"),
     path("session-items/<uuid:item_id>/delete/", sv.item_remove, name="item_remove"),
+    path("session-vials/<uuid:row_id>/delete/", sv.vial_remove, name="vial_remove"),
     path("follow-ups/", sv.follow_up_list, name="follow_ups"),
     path("follow-ups/<uuid:follow_up_id>/done/", sv.follow_up_done, name="follow_up_done"),
 ]

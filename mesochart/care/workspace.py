@@ -30,6 +30,7 @@ from mesochart.stock import services as stock
 
 from . import maps
 from .models import ChartEntry, EntryKind, SessionStatus, TreatmentSession
+from .services.charting import modality_label, vial_choices
 from .services.check import (
     ChartState,
     Check,
@@ -67,6 +68,7 @@ ERROR_AREAS = {
     "mixture": "mixture",
     "pack": "packs",
     "item_lot": "packs",
+    "vial": "packs",
     "serial": "packs",
     "quantity": "supplies",
     "code": "findings",
@@ -294,7 +296,7 @@ def workspace(
         paths = check.paths
     else:
         findings = session.check_result.get("findings", [])
-        paths = engine_paths(entries)
+        paths = engine_paths(library, entries)
     groups = group_findings(library, findings, entries, paths)
     can_chart = has_perm(membership, "session.chart")
     points = _map_points(entries, groups)
@@ -337,6 +339,9 @@ def workspace(
         if state is not None
         else list(session.packs.select_related("pack__cycle")),
         "items": list(session.items.select_related("item_lot")),
+        "vials": state.vials
+        if state is not None
+        else list(session.vials.select_related("container__lot").order_by("added_at")),
         "supplies": _supplies(session, entries),
         "kind_label": dict(EntryKind.choices).get(session.brush.get("kind", ""), ""),
     }
@@ -368,6 +373,7 @@ def _charting_choices(
     ]
     rx = state.prescription
     rx_needed = needs_prescription(library, session.protocol)
+    vial_containers, vial_lots = vial_choices(session, library)
     return {
         "lots": lots,
         "mixtures": mixtures,
@@ -385,14 +391,26 @@ def _charting_choices(
                 for d in library.techniques[t].device_codes
             }
         ),
+        "modality_choices": _modality_choices(library, session.brush),
         "zones": [library.zones[z] for z in proto.zones],
         "charted_zones": sorted({e.zone for e in state.entries}, key=clinical),
         "available_packs": sterility.usable_packs(clinic, clinic.today()),
         "item_lots": list(SterileItemLot.objects.filter(clinic=clinic).order_by("product", "lot")),
+        "vial_containers": vial_containers,
+        "vial_lots": vial_lots,
         "consent": state.consents,
         "prescription": rx,
         "prescription_needed": rx_needed,
     }
+
+
+def _modality_choices(library: Library, brush: dict[str, Any]) -> list[tuple[str, str]]:
+    """The modalities the brush's technique asks between (a fractional laser is ablative or
+    not); none when the technique has only one."""
+    technique = library.techniques.get(brush.get("technique") or "")
+    if technique is None or len(technique.modalities) < 2:
+        return []
+    return [(code, modality_label(code)) for code in technique.modalities]
 
 
 def planned_context(session: TreatmentSession, membership: Membership) -> dict[str, Any]:

@@ -25,13 +25,14 @@ from django.utils.translation import ngettext
 
 from mesochart.accounts.models import Clinic, User
 from mesochart.audit.services import record
-from mesochart.errors import InvalidInput, NotAllowed
+from mesochart.core.templatetags.clinical import modality as modality_name
+from mesochart.errors import DomainError, InvalidInput, NotAllowed
 from mesochart.library.services import library_for
-from mesochart.protocols import Library
+from mesochart.protocols import Library, load_library
 from mesochart.sterility.models import Pack, SterileItemLot
 from mesochart.stock import gs1
 from mesochart.stock import services as stock
-from mesochart.stock.models import Lot, MixturePreparation, Unit
+from mesochart.stock.models import Container, Lot, MixturePreparation, Unit
 
 from .. import maps
 from ..models import (
@@ -41,6 +42,7 @@ from ..models import (
     SessionOverride,
     SessionPack,
     SessionSupply,
+    SessionVial,
     TreatmentSession,
 )
 from .check import run_check
@@ -80,6 +82,11 @@ def charting(actor: User, session: TreatmentSession, action: str) -> Iterator[Ch
 ENDPOINTS = ("erythema", "pinpoint_bleeding")
 
 
+def modality_label(code: str) -> str:
+    """What clinicians read for an energy modality code (contract 1.1)."""
+    return modality_name(code)
+
+
 @dataclass(frozen=True)
 class Brush:
     """The settings the next point takes (validated by ``BrushForm``)."""
@@ -100,6 +107,7 @@ class Brush:
     device_lot: str = ""
     energy: str = ""
     test_spot: bool = False
+    modality: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The brush as stored on the session: lots by id with their product code."""
@@ -121,7 +129,7 @@ class Brush:
             value = getattr(self, name)
             if value is not None:
                 data[name] = value
-        for name in ("technique", "device", "endpoint", "device_lot", "energy"):
+        for name in ("technique", "device", "endpoint", "device_lot", "energy", "modality"):
             if getattr(self, name):
                 data[name] = getattr(self, name)
         if self.test_spot:
@@ -230,9 +238,23 @@ def _entry_from_brush(
     for name in ("needle_gauge", "angle_deg", "passes"):
         if brush.get(name) not in (None, ""):
             setattr(entry, name, int(brush[name]))
-    for name in ("device", "device_lot", "endpoint", "energy"):
+    for name in ("device", "device_lot", "endpoint", "energy", "modality"):
         setattr(entry, name, str(brush.get(name) or ""))
     entry.test_spot = bool(brush.get("test_spot"))
+    if entry.kind in (EntryKind.ENERGY, EntryKind.NEEDLE_FREE) and not entry.modality:
+        technique = load_library().techniques.get(entry.technique)
+        modalities = technique.modalities if technique is not None else ()
+        if len(modalities) == 1:
+            entry.modality = modalities[0]
+        elif modalities:
+            # The interval after a fractional laser depends on it (12 weeks or 3): asked,
+            # never guessed, before the first pass is charted. Refused on the map, where
+            # the click was made; the brush card holds the choice.
+            raise InvalidInput(
+                _("Choose the modality (%(choices)s) under Next point before charting a pass.")
+                % {"choices": ", ".join(str(modality_label(m)) for m in modalities)},
+                field="map",
+            )
     entry.topical_lot_id = _uuid(brush.get("topical_lot"))
     return entry
 
@@ -587,6 +609,88 @@ def do_add_item(
 def do_remove_item(actor: User, row: SessionItem) -> None:
     with charting(actor, row.session, "item_remove") as change:
         change.details = {"item": str(row.pk)}
+        row.delete()
+
+
+# --- opened vials ---------------------------------------------------------------------------
+
+
+def multi_dose_products(library: Library, protocol: str) -> set[str]:
+    """The protocol's products (and mixture components) that come in multi-dose vials."""
+    proto = library.protocols[protocol]
+    codes = {*proto.products, *(c for m in proto.mixtures for c in library.mixtures[m].components)}
+    return {
+        c for c in codes if c in library.products and library.products[c].container == "multi_dose"
+    }
+
+
+def vial_choices(session: TreatmentSession, library: Library) -> tuple[list[Container], list[Lot]]:
+    """What the vial picker offers: the clinic's opened multi-dose vials of the protocol's
+    products still within their beyond-use date, and the lots a new vial can be opened
+    from (first to expire first)."""
+    clinic = session.clinic
+    products = multi_dose_products(library, session.protocol)
+    if not products:
+        return [], []
+    on = clinic.today()
+    taken = set(session.vials.values_list("container_id", flat=True))
+    containers = [
+        c
+        for c in Container.objects.filter(
+            clinic=clinic, single_use=False, lot__product__in=products, beyond_use_date__gte=on
+        )
+        .select_related("lot")
+        .order_by("beyond_use_date", "opened_at")
+        if c.pk not in taken
+    ]
+    fefo = stock.fefo_lots_by_product(clinic, products)
+    lots = [lot for code in sorted(products) for lot in fefo.get(code, [])]
+    return containers, lots
+
+
+def do_add_vial(actor: User, session: TreatmentSession, choice: str) -> SessionVial:
+    """Record the opened vial the session draws from: ``container:<id>`` (already opened)
+    or ``open:<lot id>`` (opened now, its beyond-use date fixed by stock)."""
+    kind, _sep, raw = (choice or "").strip().partition(":")
+    ident = _uuid(raw)
+    if kind not in ("container", "open") or ident is None:
+        raise InvalidInput(_("Choose an opened vial or a lot to open one from."), field="vial")
+    with charting(actor, session, "vial_add") as change:
+        if kind == "open":
+            lot = Lot.objects.filter(pk=ident, clinic_id=session.clinic_id).first()
+            if lot is None:
+                raise InvalidInput(_("Choose a lot of this clinic."), field="vial")
+            try:
+                container = stock.do_open_container(actor, session.clinic, lot)
+            except DomainError as exc:  # an expired, recalled or quarantined lot
+                raise InvalidInput(exc.message, field="vial") from exc
+        else:
+            found = Container.objects.filter(pk=ident, clinic_id=session.clinic_id).first()
+            if found is None:
+                raise InvalidInput(_("Choose an opened vial of this clinic."), field="vial")
+            container = found
+        if container.single_use:
+            raise InvalidInput(
+                _("Lot %(lot)s is single-use: there is no opened vial to record.")
+                % {"lot": container.lot.lot_number},
+                field="vial",
+            )
+        if change.session.vials.filter(container=container).exists():
+            raise InvalidInput(_("This vial is already on the session."), field="vial")
+        row = SessionVial.objects.create(
+            session=change.session, container=container, added_by=actor
+        )
+        change.details = {
+            "container": str(container.pk),
+            "lot": container.lot.lot_number,
+            "opened": container.opened_at.isoformat(),
+        }
+    return row
+
+
+def do_remove_vial(actor: User, row: SessionVial) -> None:
+    with charting(actor, row.session, "vial_remove") as change:
+        change.details = {"container": str(row.container_id)}
         row.delete()
 
 

@@ -35,9 +35,17 @@ from mesochart.protocols import (
     Session,
     check_session,
 )
-from mesochart.protocols.models import Component, Injection, InstrumentPack, Microneedling, Topical
+from mesochart.protocols.models import (
+    Component,
+    Energy,
+    Injection,
+    InstrumentPack,
+    Microneedling,
+    Topical,
+    Vial,
+)
 from mesochart.stock import services as stock
-from mesochart.stock.models import Lot, MixturePreparation, Unit
+from mesochart.stock.models import Container, Lot, MixturePreparation, Unit
 
 from ..models import (
     ChartEntry,
@@ -46,6 +54,7 @@ from ..models import (
     SessionOverride,
     SessionPack,
     SessionStatus,
+    SessionVial,
     TreatmentSession,
 )
 from .consents import ConsentState, consent_state
@@ -62,6 +71,8 @@ CLINIC_RULE_TITLES: dict[str, Any] = {
     "consent.off_label_missing": gettext_lazy("Off-label consent missing"),
     "chart.volume_missing": gettext_lazy("Volume per point not recorded"),
     "chart.product_missing": gettext_lazy("Product lot not chosen"),
+    "chart.modality_missing": gettext_lazy("Energy modality not recorded"),
+    "chart.vial_missing": gettext_lazy("Opened vial not recorded"),
     "prescription.missing": gettext_lazy("No prescription"),
     "prescription.product": gettext_lazy("Product not prescribed"),
     "prescription.zone": gettext_lazy("Zone not prescribed"),
@@ -97,7 +108,8 @@ def signed_days(patient: Patient, protocol: str | None = None) -> list[date]:
 
 def history_for(patient: Patient, *, exclude: uuid.UUID | None = None) -> list[HistoryEntry]:
     """The engine's ``history``: every signed session of the patient, any protocol, with the
-    zones and products written at its signing and its adverse events (two queries)."""
+    zones, products and energy modalities written at its signing and its adverse events
+    (two queries)."""
     # Imported here: outcomes imports the care models, so a module-level import would cycle.
     from mesochart.outcomes.services import adverse_event_codes_by_session
 
@@ -106,7 +118,13 @@ def history_for(patient: Patient, *, exclude: uuid.UUID | None = None) -> list[H
     if exclude is not None:
         signed = signed.exclude(pk=exclude)
     rows = signed.order_by("performed_on", "signed_at").values_list(
-        "pk", "performed_on", "scheduled_for", "protocol", "charted_zones", "charted_products"
+        "pk",
+        "performed_on",
+        "scheduled_for",
+        "protocol",
+        "charted_zones",
+        "charted_products",
+        "charted_modalities",
     )
     return [
         HistoryEntry(
@@ -115,8 +133,9 @@ def history_for(patient: Patient, *, exclude: uuid.UUID | None = None) -> list[H
             zones=tuple(zones),
             adverse_events=tuple(events.get(pk, ())),
             products=tuple(products),
+            modalities=tuple(modalities),
         )
-        for pk, performed, scheduled, protocol, zones, products in rows
+        for pk, performed, scheduled, protocol, zones, products, modalities in rows
     ]
 
 
@@ -147,6 +166,7 @@ class ChartState:
     components: dict[uuid.UUID, tuple[Component, ...]]
     overrides: list[SessionOverride]
     prescription: Prescription | None
+    vials: list[SessionVial] = field(default_factory=list)
 
     @property
     def day(self) -> date:
@@ -194,6 +214,7 @@ def load_chart(
         components=_components(e.preparation for e in entries if e.preparation is not None),
         overrides=list(session.overrides.select_related("by")),
         prescription=session.prescription,
+        vials=list(session.vials.select_related("container__lot").order_by("added_at")),
     )
 
 
@@ -204,12 +225,29 @@ def _num(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def engine_paths(entries: Iterable[ChartEntry]) -> dict[uuid.UUID, str]:
-    """Each entry's JSON path in the engine input (``injections[2]``, ``microneedling[0]``),
-    so a finding's ``where`` leads back to the entry it concerns. Injections without a
-    product (no lot chosen yet) are not sent to the engine: they get no path."""
+ENERGY_KINDS = frozenset({EntryKind.ENERGY, EntryKind.NEEDLE_FREE})
+
+
+def entry_modality(library: Library, entry: ChartEntry) -> str | None:
+    """The engine's ``energy[].modality`` of an energy-device or needle-free entry: as
+    charted, else its technique's (or device's) only or first one. The first of a
+    fractional laser is the ablative one: an entry charted before the chart asked is read
+    the stricter way (the longer interval after it)."""
+    if entry.kind not in ENERGY_KINDS:
+        return None
+    if entry.modality in library.vocabulary.energy_modalities:
+        return entry.modality
+    tech = library.techniques.get(entry.technique) or library.device_technique.get(entry.device)
+    return tech.modalities[0] if tech is not None and tech.modalities else None
+
+
+def engine_paths(library: Library, entries: Iterable[ChartEntry]) -> dict[uuid.UUID, str]:
+    """Each entry's JSON path in the engine input (``injections[2]``, ``microneedling[0]``,
+    ``energy[1]``), so a finding's ``where`` leads back to the entry it concerns. Injections
+    without a product (no lot chosen yet) and energy entries without a modality are not
+    sent to the engine: they get no path (a clinic finding names them)."""
     paths: dict[uuid.UUID, str] = {}
-    injections = needling = 0
+    injections = needling = energy = 0
     for entry in entries:
         if entry.kind == EntryKind.INJECTION and entry.product:
             paths[entry.pk] = f"injections[{injections}]"
@@ -217,6 +255,9 @@ def engine_paths(entries: Iterable[ChartEntry]) -> dict[uuid.UUID, str]:
         elif entry.kind == EntryKind.MICRONEEDLING:
             paths[entry.pk] = f"microneedling[{needling}]"
             needling += 1
+        elif entry.kind in ENERGY_KINDS and entry_modality(library, entry) is not None:
+            paths[entry.pk] = f"energy[{energy}]"
+            energy += 1
     return paths
 
 
@@ -270,6 +311,34 @@ def _needling(library: Library, entry: ChartEntry) -> Microneedling:
     )
 
 
+def _topical(lot: Lot | None) -> tuple[Topical, ...]:
+    return (Topical(product=lot.product, lot=lot.lot_number, expiry=lot.expiry),) if lot else ()
+
+
+def _energy(entry: ChartEntry, modality: str) -> Energy:
+    # The product delivered through the pass is charted as the entry's lot (or topical).
+    return Energy(
+        zone=entry.zone,
+        modality=modality,
+        device=entry.device or None,
+        passes=entry.passes,
+        test_spot=entry.test_spot,
+        topicals=(*_topical(entry.lot), *_topical(entry.topical_lot)),
+    )
+
+
+def _vial(session: TreatmentSession, container: Container) -> Vial:
+    """A container of the session's clinic, opened on the clinic's local day."""
+    lot = container.lot
+    return Vial(
+        product=lot.product,
+        lot=lot.lot_number,
+        expiry=lot.expiry,
+        multi_dose=not container.single_use,
+        opened=session.clinic.local_day(container.opened_at),
+    )
+
+
 def engine_session(state: ChartState) -> Session:
     """The check-session contract's input for the chart, as the engine's own records."""
     session = state.session
@@ -281,6 +350,11 @@ def engine_session(state: ChartState) -> Session:
     needling = [
         _needling(state.library, e) for e in state.entries if e.kind == EntryKind.MICRONEEDLING
     ]
+    energy = []
+    for e in state.entries:
+        modality = entry_modality(state.library, e)
+        if modality is not None:
+            energy.append(_energy(e, modality))
     packs = [
         InstrumentPack(status=p.pack.contract_status(), id=p.pack.code, expires=p.pack.expires_on)
         for p in state.packs
@@ -294,6 +368,8 @@ def engine_session(state: ChartState) -> Session:
         injections=tuple(injections),
         microneedling=tuple(needling),
         instrument_packs=tuple(packs),
+        energy=tuple(energy),
+        vials=tuple(_vial(session, v.container) for v in state.vials),
     )
 
 
@@ -375,6 +451,19 @@ def clinic_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[F
                         ),
                     )
                 )
+        if entry.kind in ENERGY_KINDS and entry_modality(state.library, entry) is None:
+            out.append(
+                _finding(
+                    "chart.modality_missing",
+                    _(
+                        "An energy-device or needle-free entry in %(zone)s does not say which "
+                        "modality it was: the interval and device rules need it."
+                    )
+                    % {"zone": entry.zone},
+                    f"{where}.modality",
+                    _("Treatment record: device and settings of every pass (reference §10)"),
+                )
+            )
         if entry.lot is not None and entry.lot_id in state.on_hand and entry.volume_ml is not None:
             need[entry.lot.pk] += entry.volume_ml * entry.points
             lots[entry.lot.pk] = entry.lot
@@ -391,6 +480,7 @@ def clinic_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[F
                     _("Clinic stock record"),
                 )
             )
+    out += vial_findings(state, paths)
     for row in state.packs:
         if row.pack.is_used:
             out.append(
@@ -415,6 +505,41 @@ def clinic_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[F
             )
         )
     out += prescription_findings(state, paths)
+    return out
+
+
+def vial_findings(state: ChartState, paths: Mapping[uuid.UUID, str]) -> list[Finding]:
+    """A lot of a multi-dose product (library ``container``) charted without the opened vial
+    it was drawn from: the engine cannot date the vial's beyond-use limit without it. One
+    finding per lot, where the lot is first charted."""
+    products = state.library.products
+    recorded = {v.container.lot_id for v in state.vials}
+    out: list[Finding] = []
+    seen: set[uuid.UUID] = set()
+    for entry in state.entries:
+        where = entry_where(entry, paths)
+        for lot, path in ((entry.lot, f"{where}.lot"), (entry.topical_lot, f"{where}.topicals")):
+            if lot is None or lot.pk in seen or lot.pk in recorded:
+                continue
+            product = products.get(lot.product)
+            if product is None or product.container != "multi_dose":
+                continue
+            seen.add(lot.pk)
+            out.append(
+                _finding(
+                    "chart.vial_missing",
+                    _(
+                        "Lot %(lot)s of %(product)s comes in multi-dose vials: add the opened "
+                        "vial it was drawn from, so its beyond-use date is checked."
+                    )
+                    % {"lot": lot.lot_number, "product": lot.product},
+                    path,
+                    _(
+                        "USP 797: an opened multi-dose vial is discarded 28 days after first "
+                        "puncture unless the manufacturer states otherwise (reference §9.5)"
+                    ),
+                )
+            )
     return out
 
 
@@ -566,7 +691,7 @@ def run_check(
     each finding's override attached when a prescriber made one. ``state``: the chart when
     the caller already loaded it (:func:`load_chart`)."""
     state = state or load_chart(session, at=at)
-    paths = engine_paths(state.entries)
+    paths = engine_paths(state.library, state.entries)
     data = engine_session(state)
     result = check_session(data, library=state.library)
     findings = [f.as_dict() for f in (*result.findings, *clinic_findings(state, paths))]

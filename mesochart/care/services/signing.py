@@ -11,7 +11,7 @@ nothing half-signed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -27,6 +27,7 @@ from mesochart.library.services import library_for
 from mesochart.protocols import ENGINE_VERSION, Library
 from mesochart.sterility import services as sterility
 from mesochart.stock import services as stock
+from mesochart.stock.models import Container
 
 from ..models import (
     ChartEntry,
@@ -35,7 +36,7 @@ from ..models import (
     TreatmentSession,
 )
 from .charting import _counted
-from .check import load_chart, prescription_products, run_check, signed_days
+from .check import entry_modality, load_chart, prescription_products, run_check, signed_days
 from .followups import create_follow_ups
 from .lifecycle import locked_session, set_session_status
 
@@ -93,7 +94,8 @@ def do_sign_session(
             reasons.append(f"{f['message']}{tail}")
         if reasons:
             raise SessionBlocked(_("This session cannot be signed yet."), sorted(set(reasons)))
-        _consume(actor, session, entries, now)
+        vials = {v.container.lot_id: v.container for v in state.vials}
+        _consume(actor, session, entries, now, vials)
         cosign = needs_cosign(library, session.protocol, entries)
         fields = {
             "signed_at": now,
@@ -107,6 +109,9 @@ def do_sign_session(
             },
             "charted_zones": sorted({e.zone for e in entries}),
             "charted_products": sorted({e.product for e in entries if e.product}),
+            "charted_modalities": sorted(
+                {m for e in entries if (m := entry_modality(library, e)) is not None}
+            ),
             "cosign_required": cosign,
             "cosigned_at": now if cosign and has_perm(membership, "session.cosign") else None,
             "cosigned_by": actor if cosign and has_perm(membership, "session.cosign") else None,
@@ -138,8 +143,14 @@ def do_sign_session(
 
 
 def _consume(
-    actor: User, session: TreatmentSession, entries: list[ChartEntry], now: datetime
+    actor: User,
+    session: TreatmentSession,
+    entries: list[ChartEntry],
+    now: datetime,
+    vials: Mapping[uuid.UUID, Container],
 ) -> None:
+    """Stock leaves for what was given; a lot drawn from an opened vial of the session is
+    given from that container (stock checks its beyond-use date and single-use binding)."""
     clinic, patient = session.clinic, session.patient
     for e in entries:
         if e.volume_ml is None:
@@ -167,6 +178,7 @@ def _consume(
                 occurred_at=now,
                 session_ref=session.pk,
                 entry_ref=e.pk,
+                container=vials.get(e.lot.pk),
             )
     first_entry: dict[uuid.UUID, ChartEntry] = {}
     for e in entries:

@@ -39,8 +39,9 @@ pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
 # A charting click (point, check, workspace) may not run more queries than this, whatever
 # the history: session, user and memberships (3), the gate (1), lock, position, insert and
-# audit (7 with savepoints), the workspace's reads (16) and the session save (3).
-CLICK_QUERY_BUDGET = 31
+# audit (7 with savepoints), the workspace's reads (17, the opened vials among them) and the
+# session save (3).
+CLICK_QUERY_BUDGET = 32
 
 
 @pytest.fixture

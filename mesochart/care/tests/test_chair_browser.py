@@ -536,3 +536,50 @@ def test_a_double_click_on_sign_signs_once_and_leaves_for_the_signed_record(
     from mesochart.audit.models import AuditEvent
 
     assert AuditEvent.objects.filter(action="session.sign", object_id=str(session.pk)).count() == 1
+
+
+def test_a_laser_pass_asks_its_modality_then_shows_the_interval_after_an_earlier_one(
+    live_server: Any, page: Any, clinic: Any, staff: Any, templates: Any
+) -> None:
+    """Contract 1.1 on the chair screen: a click before the modality is chosen is refused on
+    the map (nothing charted); once chosen, the pass is checked against the ablative laser
+    charted in the same zone 30 days earlier, live."""
+    from mesochart.accounts.models import Membership
+    from mesochart.care.services import signing
+
+    actor = staff["practitioner"]
+    patient = create_patient(clinic, actor, profile={})
+    sign(clinic, actor, patient)
+    serum = receive(clinic, staff["manager"], product="ha-serum-sterile", lot_number="S55")
+    laser = {"kind": "energy", "technique": "fractional-laser", "lot": str(serum.pk)}
+    first = started(clinic, actor, patient, "fractional-laser-meso")
+    set_brush(actor, first, {**laser, "modality": "fractional-laser-ablative"})
+    charting.do_add_zone_entry(actor, first, zone="cheek_left", points=1)
+    signing.do_sign_session(actor, Membership.objects.get(user=actor), first)
+    TreatmentSession.objects.filter(pk=first.pk).update(
+        performed_on=clinic.today() - timedelta(days=30)
+    )
+    session = started(clinic, actor, patient, "fractional-laser-meso")
+    set_brush(actor, session, laser)
+
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    open_session(page, live_server, session)
+    x, y = maps.zone_centroid("face", "cheek_left")
+    with page.expect_response(re.compile(r".*/points/$")) as answer:
+        click_at(page, x, y)
+    assert answer.value.status == 400
+    page.wait_for_selector("#map-error")
+    assert "Choose the modality" in page.inner_text("#map-error")
+    assert in_viewport(page, "#map-error")
+    assert not ChartEntry.objects.filter(session=session).exists()
+
+    with page.expect_response(re.compile(r".*/brush/$")):
+        page.select_option("#brush-modality", "fractional-laser-non-ablative")
+    click_at(page, x, y)
+    wait_points(page, 1)
+    finding = page.locator('[data-code="energy.recent_treatment"]')
+    finding.wait_for()
+    assert "30 days before" in finding.inner_text()
+    assert page.is_disabled("#sign-session")
+    entry = ChartEntry.objects.get(session=session)
+    assert entry.modality == "fractional-laser-non-ablative"

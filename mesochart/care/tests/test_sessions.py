@@ -26,6 +26,7 @@ from mesochart.care.workspace import totals as workspace_totals
 from mesochart.conftest import create_patient
 from mesochart.errors import Conflict, InvalidInput, NotAllowed
 from mesochart.library.services import library_for
+from mesochart.protocols import load_library
 from mesochart.sterility import services as sterility
 from mesochart.sterility.models import Pack, PackStatus
 from mesochart.sterility.tests.factories import make_pack, make_steriliser, released_cycle
@@ -614,7 +615,7 @@ def test_findings_about_a_lot_point_at_its_entry_in_the_engine_input(
     set_brush(staff["practitioner"], session, {**DCA_BRUSH, "lot": str(lot.pk)})
     add_points(staff["practitioner"], session, 1)
     entries = check.session_entries(session)
-    assert list(check.engine_paths(entries).values()) == [
+    assert list(check.engine_paths(load_library(), entries).values()) == [
         "injections[0]",
         "microneedling[0]",
         "injections[1]",

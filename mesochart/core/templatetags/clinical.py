@@ -2,7 +2,7 @@
 
 ``{% load clinical %}`` then ``{{ entry.zone|zone_name }}``, ``{{ code|product_name }}``,
 ``{{ protocol|protocol_name }}``, ``{{ code|technique_name }}``, ``{{ code|device_name }}``,
-``{{ code|label_status }}``, ``{{ use|photo_use }}`` and ``{{ finding.message|clinical_text }}``
+``{{ code|modality_name }}``, ``{{ code|label_status }}``, ``{{ use|photo_use }}`` and ``{{ finding.message|clinical_text }}``
 (a message with the library's codes replaced by their names). Names come from the shipped
 protocol library (a clinic tunes numbers, never names); an unknown code is shown as it is.
 """
@@ -25,6 +25,24 @@ LABEL_STATUS = {
     "device": _("Device (CE/FDA cleared)"),
     "practice": _("Practice use"),
 }
+
+
+# The engine's energy modalities (contract 1.1 ``energy[].modality``): codes of the
+# vocabulary, named here so that their names follow the reader's language.
+MODALITY_NAMES = {
+    "fractional-laser-ablative": _("Ablative fractional laser"),
+    "fractional-laser-non-ablative": _("Non-ablative fractional laser"),
+    "rf-microneedling": _("RF microneedling"),
+    "iontophoresis": _("Iontophoresis"),
+    "sonophoresis": _("Sonophoresis"),
+}
+_MODALITY_PATTERN = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(c) for c in MODALITY_NAMES) + r")(?![\w-])"
+)
+
+
+def modality(code: str) -> str:
+    return str(MODALITY_NAMES.get(code, code))
 
 
 def _library() -> Library:
@@ -83,7 +101,8 @@ def clinical(text: str) -> str:
     if not text:
         return text
     pattern, names = _code_pattern()
-    return pattern.sub(lambda m: names[m.group(1)], str(text))
+    text = _MODALITY_PATTERN.sub(lambda m: modality(m.group(1)), str(text))
+    return pattern.sub(lambda m: names[m.group(1)], text)
 
 
 register.filter("zone_name", zone)
@@ -91,6 +110,7 @@ register.filter("product_name", product)
 register.filter("protocol_name", protocol)
 register.filter("technique_name", technique)
 register.filter("device_name", device)
+register.filter("modality_name", modality)
 register.filter("clinical_text", clinical)
 
 

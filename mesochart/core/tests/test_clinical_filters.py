@@ -28,6 +28,7 @@ def render(source: str, **context: object) -> str:
         ("{{ c|protocol_name }}", "submental-dca", LIB.protocols["submental-dca"].name),
         ("{{ c|technique_name }}", "microdroplet", LIB.techniques["microdroplet"].name),
         ("{{ c|device_name }}", "roller", LIB.device_technique["roller"].name),
+        ("{{ c|modality_name }}", "fractional-laser-ablative", "Ablative fractional laser"),
         ("{{ c|label_status }}", "on_label", "On label"),
         ("{{ c|label_status }}", "off_label", "Off label"),
         ("{{ c|photo_use }}", "record_only", "Clinical record only"),
@@ -46,6 +47,7 @@ def test_each_filter_names_its_code(template: str, code: str, name: str) -> None
         "{{ c|protocol_name }}",
         "{{ c|technique_name }}",
         "{{ c|device_name }}",
+        "{{ c|modality_name }}",
         "{{ c|label_status }}",
         "{{ c|photo_use }}",
         "{{ c|clinical_text }}",
@@ -92,3 +94,12 @@ def test_clinical_text_takes_the_longest_code_first() -> None:
 def test_clinical_text_keeps_empty_values() -> None:
     assert clinical.clinical("") == ""
     assert render("{{ c|clinical_text }}", c="") == ""
+
+
+def test_every_engine_modality_has_a_name_and_a_protocol_code_is_not_cut() -> None:
+    assert set(clinical.MODALITY_NAMES) == LIB.vocabulary.energy_modalities
+    message = "rf-microneedling in cheek_left; rf-microneedling-meso is not allowed"
+    assert clinical.clinical(message) == (
+        f"RF microneedling in Left cheek; {LIB.protocols['rf-microneedling-meso'].name} "
+        "is not allowed"
+    )
