@@ -318,3 +318,26 @@ def test_the_vial_form_refuses_beside_the_packs_and_keeps_the_chart(
     response = client.post(reverse("care:vial_remove", args=[row.pk]), **HTMX)
     assert response.status_code == 200
     assert not SessionVial.objects.exists()
+
+
+def test_the_migration_gives_sessions_signed_before_it_their_modalities(
+    clinic: Any, staff: Any, consented: Any, serum: Any
+) -> None:
+    """Sessions signed before modalities were charted: the backfill reads their entries'
+    techniques, a fractional laser as ablative (the stricter reading)."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("mesochart.care.migrations.0005_energy_modalities_vials")
+    session = sign_laser(clinic, staff, consented, serum, "fractional-laser-non-ablative", 40)
+    ChartEntry.objects.filter(session=session).update(modality="")
+    TreatmentSession.objects.filter(pk=session.pk).update(charted_modalities=[])
+    unsigned = laser_session(
+        clinic, staff["practitioner"], consented, serum, "fractional-laser-non-ablative"
+    )
+    migration.backfill(apps, None)
+    session.refresh_from_db()
+    unsigned.refresh_from_db()
+    assert session.charted_modalities == ["fractional-laser-ablative"]
+    assert unsigned.charted_modalities == []
