@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.utils.formats import date_format
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from mesochart.errors import DomainError
@@ -267,13 +268,34 @@ def _clinic_preparation(clinic_id: Any, raw: str) -> Any:
     return prep
 
 
-def _entry_max(name: str) -> int:
-    from .models import ChartEntry
+def _column_max(model: str, name: str) -> int:
+    from django.apps import apps
 
-    field = ChartEntry._meta.get_field(name)
+    field = apps.get_model("care", model)._meta.get_field(name)
     length = getattr(field, "max_length", None)
-    assert length is not None, f"ChartEntry.{name} has no max_length"
+    assert length is not None, f"{model}.{name} has no max_length"
     return int(length)
+
+
+def _entry_max(name: str) -> int:
+    return _column_max("ChartEntry", name)
+
+
+def _entry_text(name: str, label: Any) -> forms.CharField:
+    """A text the chart entry's column ``name`` stores: as long as that column holds, and a
+    refusal that names the field wherever it is shown."""
+    return forms.CharField(
+        required=False,
+        max_length=_entry_max(name),
+        label=label,
+        error_messages={
+            "max_length": format_lazy(
+                "{label}: {rule}",
+                label=label,
+                rule=_("at most %(limit_value)d characters (this has %(show_value)d)."),
+            )
+        },
+    )
 
 
 class BrushForm(forms.Form):
@@ -281,10 +303,8 @@ class BrushForm(forms.Form):
 
     # Text fields take the lengths of the chart entry's own columns, so nothing a point
     # would copy from the brush can be too long to store.
-    kind = forms.CharField(required=False, max_length=20)
-    technique = forms.CharField(
-        required=False, max_length=_entry_max("technique"), label=_("Technique")
-    )
+    kind = _entry_text("kind", _("Charting"))
+    technique = _entry_text("technique", _("Technique"))
     lot = forms.CharField(required=False, max_length=60, label=_("Product lot"))
     scan = forms.CharField(required=False, max_length=200, label=_("Scan"))
     topical_lot = forms.CharField(required=False, max_length=60, label=_("Topical (lot)"))
@@ -293,17 +313,11 @@ class BrushForm(forms.Form):
     needle_gauge = ChartIntegerField(lo=10, hi=40, label=_("Needle gauge (G)"))
     needle_length_mm = _mm(label=_("Needle length (mm)"))
     angle_deg = ChartIntegerField(lo=0, hi=90, label=_("Angle (°)"))
-    device = forms.CharField(required=False, max_length=_entry_max("device"), label=_("Device"))
+    device = _entry_text("device", _("Device"))
     passes = ChartIntegerField(lo=1, hi=50, label=_("Passes"))
-    endpoint = forms.CharField(
-        required=False, max_length=_entry_max("endpoint"), label=_("Endpoint")
-    )
-    device_lot = forms.CharField(
-        required=False, max_length=_entry_max("device_lot"), label=_("Device lot")
-    )
-    energy = forms.CharField(
-        required=False, max_length=_entry_max("energy"), label=_("Energy / settings")
-    )
+    endpoint = _entry_text("endpoint", _("Endpoint"))
+    device_lot = _entry_text("device_lot", _("Device lot"))
+    energy = _entry_text("energy", _("Energy / settings"))
     test_spot = forms.BooleanField(required=False, label=_("Test spot"))
     modality = forms.CharField(
         required=False, max_length=_entry_max("modality"), label=_("Modality")
@@ -435,7 +449,7 @@ class ZoneEntryForm(forms.Form):
     points = forms.IntegerField(
         min_value=1, max_value=10000, initial=1, label=_("Points (or passes over the zone)")
     )
-    note = forms.CharField(required=False, max_length=_entry_max("note"), label=_("Note"))
+    note = _entry_text("note", _("Note"))
 
     def __init__(self, *args: Any, library: Library, protocol: str, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", "ze")
@@ -447,13 +461,13 @@ class ZoneEntryForm(forms.Form):
 class EntryEditForm(forms.Form):
     """New settings for the selected points (``entries``) or for a whole zone."""
 
-    zone = forms.CharField(required=False, max_length=40, label=_("Or every point in"))
+    zone = _entry_text("zone", _("Or every point in"))
     volume_ml = _volume(label=_("Volume per point (mL)"))
     depth_mm = _mm(label=_("Depth (mm)"))
     needle_gauge = ChartIntegerField(lo=10, hi=40, label=_("Needle gauge (G)"))
     needle_length_mm = _mm(label=_("Needle length (mm)"))
     angle_deg = ChartIntegerField(lo=0, hi=90, label=_("Angle (°)"))
-    technique = forms.CharField(required=False, max_length=60, label=_("Technique"))
+    technique = _entry_text("technique", _("Technique"))
     lot = forms.CharField(required=False, max_length=60, label=_("Product lot"))
 
     def __init__(self, *args: Any, session: Any, library: Library, **kwargs: Any) -> None:
@@ -552,7 +566,11 @@ class ItemForm(forms.Form):
         label=_("Single-use item lot"),
         error_messages={"invalid_choice": _("Choose a single-use item lot.")},
     )
-    serial = forms.CharField(required=False, max_length=40, label=_("Serial"))
+    serial = forms.CharField(
+        required=False,
+        max_length=_column_max("SessionItem", "serial"),
+        label=_("Serial"),
+    )
 
     def __init__(self, *args: Any, clinic: Any, **kwargs: Any) -> None:
         from mesochart.sterility.models import SterileItemLot

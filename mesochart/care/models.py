@@ -454,7 +454,8 @@ class SessionItem(models.Model):
     item_lot = models.ForeignKey(
         "sterility.SterileItemLot", on_delete=models.PROTECT, related_name="+"
     )
-    serial = models.CharField(max_length=40, blank=True)
+    # A serial, or the whole GS1 UDI as scanned (AIs 01, 17, 10, 21 and more run past 80).
+    serial = models.CharField(max_length=200, blank=True)
     added_at = models.DateTimeField(auto_now_add=True)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

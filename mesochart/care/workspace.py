@@ -79,6 +79,20 @@ ERROR_AREAS = {
 }
 
 
+# Brush fields whose error is shown beside the field; the brush card's alert lists the rest.
+BRUSH_SLOTTED = (
+    "lot",
+    "scan",
+    "topical_lot",
+    "volume_ml",
+    "depth_mm",
+    "needle_gauge",
+    "needle_length_mm",
+    "angle_deg",
+    "passes",
+)
+
+
 def error_area(field: str | None) -> str:
     """The card that shows an error about ``field`` (brush fields: the brush card)."""
     if not field:
@@ -329,6 +343,7 @@ def workspace(
         "editable": editable,
         "errors": dict(errors or {}),
         "error_area": error_area(next(iter(errors), None)) if errors else "",
+        "brush_slotted": BRUSH_SLOTTED,
         "blocked": blocked or [],
         "notice": notice,
         "can_sign": has_perm(membership, "session.sign"),

@@ -9,8 +9,6 @@ sessions whose chart entries used it (as product or topical lot).
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -19,6 +17,7 @@ from typing import Any
 
 from mesochart.accounts.models import Clinic, User
 from mesochart.care.models import ChartEntry, SessionStatus, TreatmentSession
+from mesochart.core.csvfile import csv_text
 from mesochart.stock.models import Lot
 
 from . import scales
@@ -268,24 +267,5 @@ def table_by_slug(clinic: Clinic, slug: str) -> Table | None:
     return next((t for t in all_tables(clinic) if t.slug == slug), None)
 
 
-CSV_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A cell safe to open in a spreadsheet: text starting with = + - @ (or a tab or
-    carriage return) is prefixed with an apostrophe so it is never run as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(CSV_DANGEROUS) else text
-
-
 def to_csv(table: Table) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow([csv_cell(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow([csv_cell(v) for v in row])
-    return buf.getvalue()
+    return csv_text(table.columns, table.rows)

@@ -1,20 +1,15 @@
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable
+
+from mesochart.core.csvfile import csv_from_dicts
 
 from .rows import COLUMNS, RecallRow
 
 
 def rows_csv(rows: Iterable[RecallRow]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row.as_dict())
-    return buffer.getvalue()
+    return csv_from_dicts(COLUMNS, (row.as_dict() for row in rows))
 
 
 def rows_json(rows: Iterable[RecallRow]) -> str:

@@ -11,7 +11,14 @@ from mesochart.errors import DomainError
 from mesochart.patients.models import Patient
 
 from . import programs
-from .models import CI_TYPES, BiResult, IndicatorResult, SterileItemLot, Steriliser
+from .models import (
+    CI_TYPES,
+    BiResult,
+    IndicatorResult,
+    SingleUseItemUse,
+    SterileItemLot,
+    Steriliser,
+)
 
 
 class DateTimeLocal(forms.DateTimeInput):
@@ -166,7 +173,7 @@ class PatientByMrnForm(StampedForm):
 class ItemUseForm(PatientByMrnForm):
     item_serial = forms.CharField(
         label="Serial / UDI-PI",
-        max_length=80,
+        max_length=SingleUseItemUse._meta.get_field("item_serial").max_length,
         required=False,
         help_text="Empty: the next item of the lot gets a sequence number.",
     )

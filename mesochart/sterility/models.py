@@ -355,7 +355,8 @@ class SingleUseItemUse(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
     item_lot = models.ForeignKey(SterileItemLot, on_delete=models.PROTECT, related_name="uses")
-    item_serial = models.CharField("serial / UDI-PI", max_length=80)
+    # A serial, or the whole GS1 UDI as scanned (AIs 01, 17, 10, 21 and more run past 80).
+    item_serial = models.CharField("serial / UDI-PI", max_length=200)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
     used_at = models.DateTimeField()
     used_by = models.ForeignKey(

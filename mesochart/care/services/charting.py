@@ -20,6 +20,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -186,6 +187,29 @@ def lot_from_scan(clinic: Clinic, scanned: str) -> Lot:
     return found[0]
 
 
+# The brush's texts are copied onto every point: each must fit its chart entry column.
+BRUSH_TEXTS = ("kind", "technique", "device", "endpoint", "device_lot", "energy")
+
+
+def fits_column(model: type[Any], name: str, value: str, field: str | None = None) -> str:
+    """``value`` if ``model``'s column ``name`` can store it whole, else ``InvalidInput``
+    naming ``field`` (default ``name``): nothing a clinician typed is ever cut."""
+    column = model._meta.get_field(name)
+    limit = column.max_length
+    if limit is not None and len(value) > limit:
+        raise InvalidInput(
+            _("%(field)s: at most %(limit)d characters (this has %(length)d).")
+            % {"field": capfirst(column.verbose_name), "limit": limit, "length": len(value)},
+            field=field or name,
+        )
+    return value
+
+
+def _brush_fits_the_chart(brush: Mapping[str, Any]) -> None:
+    for name in BRUSH_TEXTS:
+        fits_column(ChartEntry, name, str(brush.get(name) or ""))
+
+
 def _same_clinic(session: TreatmentSession, obj: Any, name: str) -> None:
     if obj is not None and obj.clinic_id != session.clinic_id:
         raise InvalidInput(_("No such lot in this clinic."), field=name)
@@ -197,6 +221,7 @@ def do_set_brush(actor: User, session: TreatmentSession, brush: Brush) -> Treatm
         for obj, name in ((brush.lot, "lot"), (brush.topical_lot, "topical_lot")):
             _same_clinic(s, obj, name)
         _same_clinic(s, brush.preparation, "lot")
+        _brush_fits_the_chart(brush.as_json())
         s.brush = brush.as_json()
         s.save(update_fields=["brush"])
         change.details = {"brush": s.brush}
@@ -216,7 +241,9 @@ def _uuid(value: Any) -> uuid.UUID | None:
 def _entry_from_brush(
     session: TreatmentSession, brush: Mapping[str, Any], actor: User
 ) -> ChartEntry:
-    """A new entry with the brush's settings (the brush was validated when it was set)."""
+    """A new entry with the brush's settings (the brush was validated when it was set; a
+    brush stored before its texts were checked is refused, naming the field to change)."""
+    _brush_fits_the_chart(brush)
     entry = ChartEntry(
         organisation_id=session.organisation_id,
         clinic_id=session.clinic_id,
@@ -351,7 +378,7 @@ def do_add_zone_entry(
         s = change.session
         entry = _entry_from_brush(s, s.brush, actor)
         entry.zone, entry.points = zone, points
-        entry.note = (note or "").strip()[:200]
+        entry.note = fits_column(ChartEntry, "note", (note or "").strip())
         entry.position = _next_position(s)
         entry.save(force_insert=True)
         sync_supplies(s)
@@ -599,7 +626,7 @@ def do_add_item(
         row = SessionItem.objects.create(
             session=change.session,
             item_lot=item_lot,
-            serial=(serial or "").strip()[:40],
+            serial=fits_column(SessionItem, "serial", (serial or "").strip()),
             added_by=actor,
         )
         change.details = {"item_lot": str(item_lot.pk), "serial": row.serial}

@@ -24,6 +24,7 @@ from mesochart.library.services import library_for
 
 from .factories import sign
 from .session_factories import (
+    DCA_BRUSH,
     add_points,
     codes,
     dca_session,
@@ -399,17 +400,153 @@ def test_a_single_use_item_of_another_clinic_is_refused_in_the_packs_card(
     assert response.status_code == 200 and session.items.get().serial == "S-1"
 
 
-@pytest.mark.parametrize(("field", "length"), [("device", 41), ("device_lot", 41), ("energy", 61)])
+BRUSH_TEXT_LABELS = {
+    "device": "Device",
+    "device_lot": "Device lot",
+    "energy": "Energy / settings",
+    "technique": "Technique",
+}
+
+
+def column_limit(model: Any, name: str) -> int:
+    return int(model._meta.get_field(name).max_length)
+
+
+@pytest.mark.parametrize("field", sorted(BRUSH_TEXT_LABELS))
 def test_a_brush_text_longer_than_the_chart_can_hold_is_refused_naming_the_field(
-    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any, field: str, length: int
+    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any, field: str
 ) -> None:
     session = dca_session(clinic, staff["practitioner"], consented, lot)
-    data = {"kind": "injection", "lot": str(lot.pk), field: "x" * length}
-    response = client_as("practitioner").post(
-        reverse("care:session_brush", args=[session.pk]), data, **HTMX
-    )
-    assert response.status_code == 400 and 'data-error-area="brush"' in response.content.decode()
+    limit = column_limit(ChartEntry, field)
+    data = {"kind": "injection", "lot": str(lot.pk), field: "x" * (limit + 1)}
+    client = client_as("practitioner")
+    response = client.post(reverse("care:session_brush", args=[session.pk]), data, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 400 and 'data-error-area="brush"' in html
+    message = f"{BRUSH_TEXT_LABELS[field]}: at most {limit} characters (this has {limit + 1})."
+    assert f'<p id="err-{field}">{message}</p>' in html
+    kept = session.brush
     session.refresh_from_db()
-    assert session.brush.get(field) is None and session.brush["volume_ml"] == "0.200"
-    add_points(staff["practitioner"], session, 1)  # charting still works
-    assert session.entries.count() == 1
+    assert session.brush == kept and session.brush["volume_ml"] == "0.200"
+    # the next point still charts, through the browser's own request
+    response = client.post(reverse("care:point_add", args=[session.pk]), centre(), **HTMX)
+    assert response.status_code == 200 and session.entries.count() == 1
+
+
+def test_a_brush_text_that_fits_exactly_is_kept_whole(
+    clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    limit = column_limit(ChartEntry, "device_lot")
+    session = dca_session(clinic, staff["practitioner"], consented, lot)
+    session = set_brush(
+        staff["practitioner"],
+        session,
+        {"kind": "microneedling", "device": "pen", "device_lot": "L" * limit},
+    )
+    add_points(staff["practitioner"], session, 1)
+    assert session.entries.get().device_lot == "L" * limit
+
+
+def test_a_brush_stored_too_long_is_refused_at_the_point_naming_the_field_not_a_500(
+    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    """A brush saved before its texts were checked (or by any other door) cannot jam the
+    chart with database errors: the point is refused with the field to change."""
+    session = dca_session(clinic, staff["practitioner"], consented, lot)
+    limit = column_limit(ChartEntry, "device")
+    type(session).objects.filter(pk=session.pk).update(
+        brush={**session.brush, "device": "d" * (limit + 1)}
+    )
+    client = client_as("practitioner")
+    response = client.post(reverse("care:point_add", args=[session.pk]), centre(), **HTMX)
+    assert response.status_code == 400 and f"Device: at most {limit} characters" in (
+        response.content.decode()
+    )
+    assert not session.entries.exists()
+    data = {**DCA_BRUSH, "lot": str(lot.pk)}
+    assert (
+        client.post(reverse("care:session_brush", args=[session.pk]), data, **HTMX).status_code
+        == 200
+    )
+    response = client.post(reverse("care:point_add", args=[session.pk]), centre(), **HTMX)
+    assert response.status_code == 200 and session.entries.count() == 1
+
+
+def test_the_service_refuses_a_brush_text_the_chart_cannot_hold(
+    clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    session = dca_session(clinic, staff["practitioner"], consented, lot)
+    too_long = "e" * (column_limit(ChartEntry, "energy") + 1)
+    with pytest.raises(InvalidInput) as refused:
+        charting.do_set_brush(
+            staff["practitioner"], session, charting.Brush(kind="energy", energy=too_long)
+        )
+    assert refused.value.field == "energy"
+    session.refresh_from_db()
+    assert "energy" not in session.brush
+
+
+# A GS1 UDI as a scanner types it: GTIN (01), expiry (17), lot (10), serial (21).
+UDI = "(01)04012345678901(17)281231(10)LOT-2026-11-A(21)SN0000123456789ABCDE"
+
+
+def test_a_single_use_item_keeps_a_whole_gs1_udi_as_its_serial(
+    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    from mesochart.sterility.tests.factories import make_item_lot
+
+    session = dca_session(clinic, staff["practitioner"], consented, lot)
+    item_lot = make_item_lot(clinic, staff["manager"], lot="R-1")
+    url = reverse("care:item_add", args=[session.pk])
+    assert len(UDI) > 40
+    response = client_as("assistant").post(
+        url, {"item_lot": str(item_lot.pk), "serial": UDI}, **HTMX
+    )
+    assert response.status_code == 200 and session.items.get().serial == UDI
+
+
+def test_a_serial_longer_than_the_chart_holds_is_refused_not_cut(
+    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    from mesochart.care.models import SessionItem
+    from mesochart.sterility.tests.factories import make_item_lot
+
+    session = dca_session(clinic, staff["practitioner"], consented, lot)
+    item_lot = make_item_lot(clinic, staff["manager"], lot="R-1")
+    limit = column_limit(SessionItem, "serial")
+    response = client_as("assistant").post(
+        reverse("care:item_add", args=[session.pk]),
+        {"item_lot": str(item_lot.pk), "serial": "S" * (limit + 1)},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and 'data-error-area="packs"' in html
+    assert f"at most {limit} characters" in html and not session.items.exists()
+    with pytest.raises(InvalidInput) as refused:
+        charting.do_add_item(staff["assistant"], session, item_lot, "S" * (limit + 1))
+    assert refused.value.field == "serial" and not session.items.exists()
+
+
+def test_a_zone_entry_note_longer_than_the_chart_holds_is_refused_not_cut(
+    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    session = dca_session(clinic, staff["practitioner"], consented, lot)
+    limit = column_limit(ChartEntry, "note")
+    response = client_as("practitioner").post(
+        reverse("care:entry_add", args=[session.pk]),
+        {"ze-zone": "submental", "ze-points": "1", "ze-note": "n" * (limit + 1)},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 400 and 'data-error-area="zone-entry"' in html
+    assert f"Note: at most {limit} characters (this has {limit + 1})." in html
+    assert not session.entries.exists()
+    with pytest.raises(InvalidInput) as refused:
+        charting.do_add_zone_entry(
+            staff["practitioner"], session, zone="submental", points=1, note="n" * (limit + 1)
+        )
+    assert refused.value.field == "note" and not session.entries.exists()
+    entry = charting.do_add_zone_entry(
+        staff["practitioner"], session, zone="submental", points=1, note="n" * limit
+    )
+    assert entry.note == "n" * limit

@@ -329,7 +329,7 @@ def test_the_migration_gives_sessions_signed_before_it_their_modalities(
 
     from django.apps import apps
 
-    migration = importlib.import_module("mesochart.care.migrations.0005_energy_modalities_vials")
+    migration = importlib.import_module("mesochart.care.migrations.0006_energy_modalities_vials")
     session = sign_laser(clinic, staff, consented, serum, "fractional-laser-non-ablative", 40)
     ChartEntry.objects.filter(session=session).update(modality="")
     TreatmentSession.objects.filter(pk=session.pk).update(charted_modalities=[])

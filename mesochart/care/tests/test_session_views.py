@@ -15,7 +15,7 @@ from mesochart.care.services import check, signing
 from mesochart.conftest import ROLES
 
 from .factories import pdf_text, sign
-from .session_factories import dca_session, prescribe, receive, set_brush
+from .session_factories import DCA_BRUSH, dca_session, prescribe, receive, set_brush
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +62,35 @@ def test_new_session_form_creates_and_starts(
     page = client.get(response["Location"])
     assert page.status_code == 200
     assert b'data-view="face"' in page.content and b'id="brush"' in page.content
+
+
+def test_session_notes_are_shown_on_the_session_planned_charting_and_signed(
+    client_as: Any, clinic: Any, staff: Any, consented: Any, lot: Any
+) -> None:
+    from mesochart.accounts.models import Membership
+
+    prescribe(clinic, consented)
+    client = client_as("prescriber")
+    notes = "Patient prefers the left side first.\nBring ice <packs>."
+    response = client.post(
+        reverse("care:session_create", args=[consented.pk]),
+        {"protocol": "submental-dca", "scheduled_for": clinic.today().isoformat(), "notes": notes},
+    )
+    session = TreatmentSession.objects.get()
+    assert session.notes == notes and session.status == SessionStatus.PLANNED
+    shown = "Patient prefers the left side first.<br>Bring ice &lt;packs&gt;."
+    assert shown in client.get(response["Location"]).content.decode()
+    client.post(reverse("care:session_start", args=[session.pk]))
+    set_brush(staff["prescriber"], session, {**DCA_BRUSH, "lot": str(lot.pk)})
+    client.post(reverse("care:point_add", args=[session.pk]), point(), **HTMX)
+    page = client.get(response["Location"]).content.decode()
+    assert 'id="brush"' in page and shown in page
+    session.refresh_from_db()
+    signing.do_sign_session(
+        staff["prescriber"], Membership.objects.get(user=staff["prescriber"]), session
+    )
+    page = client_as("auditor").get(response["Location"]).content.decode()
+    assert 'id="signature"' in page and shown in page
 
 
 def test_new_session_with_a_bad_protocol_names_the_field(client_as: Any, patient: Any) -> None:

@@ -116,23 +116,6 @@ def test_csv_export_per_table(client_as, world):
     assert missing.status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ('=HYPERLINK("x")', '\'=HYPERLINK("x")'),
-        ("+1", "'+1"),
-        ("-2", "'-2"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tx", "'\tx"),
-        ("plain", "plain"),
-        (-2.5, "-2.5"),
-        (None, ""),
-    ],
-)
-def test_csv_cells_cannot_run_as_formulas(value, expected):
-    assert reports.csv_cell(value) == expected
-
-
 def test_csv_of_a_hostile_lot_number_is_defused(client_as, clinic, staff, patient):
     lot = make_lot(clinic, staff, "=CMD()")
     record_ae(clinic, staff, patient, lots=[lot])

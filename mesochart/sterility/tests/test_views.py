@@ -371,6 +371,30 @@ def test_single_use_item_lot_registered_and_used_once_over_http(client_as, patie
     assert "Roller 0.5 mm" in client.get(reverse("sterility:item_lots")).content.decode()
 
 
+def test_a_single_use_item_keeps_a_whole_gs1_udi_and_refuses_a_longer_one(client_as, patient):
+    client = client_as("practitioner")
+    response = client.post(
+        reverse("sterility:item_lot_new"),
+        {
+            "kind": "roller",
+            "product": "Roller",
+            "lot": "R2",
+            "expiry": "2027-01-31",
+            "quantity": "5",
+        },
+    )
+    use_url = response["Location"] + "use/"
+    udi = "(01)04012345678901(17)281231(10)LOT-2026-11-A-000001(21)SN0000123456789ABCDE(11)261101"
+    assert len(udi) > 80
+    form = {"item_serial": udi, "patient": patient.mrn, "used_at": "2026-11-20T15:00"}
+    assert client.post(use_url, form).status_code == 302
+    assert SingleUseItemUse.objects.get().item_serial == udi
+    limit = SingleUseItemUse._meta.get_field("item_serial").max_length
+    refused = client.post(use_url, {**form, "item_serial": "9" * (limit + 1)})
+    assert refused.status_code == 400 and 'id="id_item_serial-error"' in refused.content.decode()
+    assert SingleUseItemUse.objects.count() == 1
+
+
 def test_item_lot_with_bad_quantity_is_400(client_as):
     response = client_as("practitioner").post(
         reverse("sterility:item_lot_new"),

@@ -31,7 +31,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('care', '0004_prescriptions_session_history'),
+        ('care', '0005_session_item_serial_udi'),
         ('stock', '0002_movement_composite_indexes_only'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
