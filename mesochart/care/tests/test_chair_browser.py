@@ -575,6 +575,10 @@ def test_a_laser_pass_asks_its_modality_then_shows_the_interval_after_an_earlier
 
     with page.expect_response(re.compile(r".*/brush/$")):
         page.select_option("#brush-modality", "fractional-laser-non-ablative")
+    # The answer's swap removes the map's error line and moves the map up: aim only once
+    # the page has nothing waiting (the response event fires before the swap).
+    page.wait_for_function("() => window.MesochartCharting.pending() === 0", timeout=15000)
+    page.wait_for_selector("#map-error", state="detached")
     click_at(page, x, y)
     wait_points(page, 1)
     finding = page.locator('[data-code="energy.recent_treatment"]')
