@@ -88,6 +88,17 @@ class ReceiveForm(forms.Form):
             values["serial"] = data.serial
         return values
 
+    def focus_after_fill(self) -> None:
+        """After a fill from the scan, the cursor waits in the first field the scan left empty,
+        so what is typed next (the quantity) never lands in the scan field."""
+        if not self.fill_from_scan():
+            return
+        self.fields["scan"].widget.attrs.pop("autofocus", None)
+        for name, field in self.fields.items():
+            if name != "scan" and not self.data.get(name) and not field.widget.is_hidden:
+                field.widget.attrs["autofocus"] = True
+                return
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         raw = (cleaned.get("scan") or "").strip()

@@ -102,6 +102,7 @@ def receive(request: ClinicRequest) -> HttpResponse:
             data[name] = value
         form = ReceiveForm(data, clinic=request.clinic)
         form.is_valid()
+        form.focus_after_fill()
         product = data.get("product", "")
         fefo = services.fefo_lots(request.clinic, product) if product else []
         template = "stock/_receive_form.html" if request.htmx else "stock/receive.html"

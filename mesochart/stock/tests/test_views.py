@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -189,6 +190,38 @@ def test_fill_from_scan_shows_the_values_without_saving(client_as, fridge):
     assert '<option value="ha-nonxl-vitamins" selected>' in body
     assert "<html" not in body  # the htmx fragment only
     assert not Lot.objects.exists()
+
+
+def test_after_a_fill_the_cursor_waits_in_the_first_field_left_empty(client_as, fridge):
+    """The page autofocuses the scan field; once the scan has filled product, lot and expiry,
+    the next keystrokes (the quantity) must not be typed into the scan."""
+    ProductGtin.objects.create(clinic=None, gtin="04012345678901", product="ha-nonxl-vitamins")
+    data = receive_data(
+        fridge,
+        scan="(01)04012345678901(17)271231(10)FILL-2",
+        product="",
+        lot_number="",
+        expiry="",
+        quantity="",
+    )
+    data["fill"] = "1"
+    body = (
+        client_as("practitioner")
+        .post(reverse("stock:receive"), data, HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+    focused = re.findall(r"<(?:input|select|textarea)[^>]*\bautofocus\b[^>]*>", body)
+    assert len(focused) == 1
+    assert 'name="quantity"' in focused[0]
+    # An unreadable scan keeps the cursor in the scan field, to scan again.
+    data["scan"] = "(01)0401234567890X"
+    body = (
+        client_as("practitioner")
+        .post(reverse("stock:receive"), data, HTTP_HX_REQUEST="true")
+        .content.decode()
+    )
+    focused = re.findall(r"<(?:input|select|textarea)[^>]*\bautofocus\b[^>]*>", body)
+    assert len(focused) == 1 and 'name="scan"' in focused[0]
 
 
 def test_unmapped_gtin_asks_for_the_product(client_as, fridge):
