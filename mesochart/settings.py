@@ -154,6 +154,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "mesochart.accounts.middleware.IdleTimeoutMiddleware",
     "mesochart.accounts.middleware.ActiveClinicMiddleware",
+    "mesochart.core.middleware.NullCharacterMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mesochart.core.middleware.DomainErrorMiddleware",

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import require
 from mesochart.audit.services import record
-from mesochart.core.http import ClinicRequest
+from mesochart.core.http import ClinicRequest, posted
 from mesochart.errors import DomainError, InvalidInput
 from mesochart.library.services import library_for
 from mesochart.patients.access import patient_for
@@ -83,7 +83,7 @@ def _safe_next(request: ClinicRequest, fallback: str) -> str:
 @login_required
 def plan_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "plan.manage", with_profile=False)
-    form = PlanForm(request.POST or None, initial={"start": request.clinic.today()})
+    form = PlanForm(posted(request), initial={"start": request.clinic.today()})
     status = 200
     if request.method == "POST":
         status = 400
@@ -102,7 +102,7 @@ def plan_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
 @login_required
 def plan_detail(request: ClinicRequest, plan_id: uuid.UUID) -> HttpResponse:
     plan = plan_for(request, plan_id, "session.view")
-    form = ClosePlanForm(request.POST or None)
+    form = ClosePlanForm(posted(request))
     status = 200
     if request.method == "POST":
         plan = plan_for(request, plan_id, "plan.manage")
@@ -158,9 +158,7 @@ def prescription_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpRe
         initial["max_volume_ml"] = f"{limits['max_volume_ml'].number:g}"
     if "max_points" in limits:
         initial["max_points"] = int(limits["max_points"].number)
-    form = PrescriptionForm(
-        request.POST or None, library=library, protocol=protocol, initial=initial
-    )
+    form = PrescriptionForm(posted(request), library=library, protocol=protocol, initial=initial)
     back = _safe_next(request, reverse("patients:chart", args=[patient.pk]))
     status = 200
     if request.method == "POST":
@@ -212,7 +210,7 @@ def session_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpRespons
     patient = patient_for(request, patient_id, "session.chart", with_profile=False)
     today = request.clinic.today()
     initial = {"scheduled_for": today, "start_now": True, "protocol": request.GET.get("protocol")}
-    form = NewSessionForm(request.POST or None, initial=initial, today=today)
+    form = NewSessionForm(posted(request), initial=initial, today=today)
     status = 200
     if request.method == "POST":
         status = 400

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.services import record
-from mesochart.core.http import ClinicRequest, private_file_response
+from mesochart.core.http import ClinicRequest, posted, posted_files, private_file_response
 from mesochart.errors import DomainError
 from mesochart.patients.access import patient_for
 
@@ -36,7 +36,7 @@ def template_list(request: ClinicRequest) -> HttpResponse:
 
 @require("consent.manage_templates")
 def template_create(request: ClinicRequest) -> HttpResponse:
-    form = TemplateForm(request.POST or None)
+    form = TemplateForm(posted(request))
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -70,7 +70,7 @@ def template_detail(request: ClinicRequest, template_id: uuid.UUID) -> HttpRespo
 def template_new_version(request: ClinicRequest, template_id: uuid.UUID) -> HttpResponse:
     template = template_for(request, template_id, "consent.manage_templates")
     current = template.current_version()
-    form = VersionForm(request.POST or None, initial={"text": current.text if current else ""})
+    form = VersionForm(posted(request), initial={"text": current.text if current else ""})
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -149,8 +149,8 @@ def consent_take(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
         chosen = template_for(request, template_id, "consent.take")
     version = chosen.current_version() if chosen else None
     form = TakeConsentForm(
-        request.POST or None,
-        request.FILES or None,
+        posted(request),  # an empty POST is a (refused) submission, not a first visit
+        posted_files(request),
         initial={"version": version.pk if version else None, "signer_name": patient.full_name},
     )
     status = 200

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.http import FileResponse, Http404, HttpRequest
 from django_htmx.middleware import HtmxDetails
 
 from mesochart.accounts.models import Clinic, Membership, User
+
+logger = logging.getLogger(__name__)
 
 
 class ClinicRequest(HttpRequest):
@@ -21,6 +24,16 @@ class ClinicRequest(HttpRequest):
     request_id: str
 
 
+def posted(request: HttpRequest) -> Any:
+    """The form data of a POST, even an empty one (``request.POST or None`` would treat an
+    empty submission, such as a form of unticked boxes, as no submission at all)."""
+    return request.POST if request.method == "POST" else None
+
+
+def posted_files(request: HttpRequest) -> Any:
+    return request.FILES if request.method == "POST" else None
+
+
 def private_file_response(
     field: Any, content_type: str, filename: str, *, attachment: bool = False
 ) -> FileResponse:
@@ -28,8 +41,15 @@ def private_file_response(
     passed through its access gate; never cached by the browser or a proxy."""
     if not field:
         raise Http404("No such file")
+    try:
+        handle = field.open("rb")
+    except OSError as exc:
+        # The row names a file the media folder no longer holds (or cannot be read): the
+        # operator is told in the log; the user gets a plain "not found", never a 500.
+        logger.error("Stored file %s cannot be read: %s", field.name, exc)
+        raise Http404("The stored file is missing") from None
     response = FileResponse(
-        field.open("rb"), content_type=content_type, as_attachment=attachment, filename=filename
+        handle, content_type=content_type, as_attachment=attachment, filename=filename
     )
     response["Cache-Control"] = "private, no-store"
     return response

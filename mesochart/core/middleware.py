@@ -4,8 +4,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
-from mesochart.errors import DomainError
+from mesochart.errors import DomainError, InvalidInput
 
 
 class DomainErrorMiddleware:
@@ -26,3 +27,40 @@ class DomainErrorMiddleware:
                 status=exception.status,
             )
         return render(request, "core/error.html", {"error": exception}, status=exception.status)
+
+
+class NullCharacterMiddleware:
+    """Refuses a request whose query or form carries a NUL character, naming the field.
+
+    No text the app stores may hold one (PostgreSQL refuses it in any text column), and no
+    one types it: it arrives only from broken or hostile clients. Forms refuse it field by
+    field; this refuses it for every parameter at once, before any view reads it (uploaded
+    files are not parameters and are not looked at).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        field = _null_field(request)
+        if field is not None:
+            error = InvalidInput(
+                _("%(field)s: contains a NUL character, which cannot be stored.")
+                % {"field": field},
+                field=field,
+            )
+            return DomainErrorMiddleware(self.get_response).process_exception(
+                request, error
+            ) or HttpResponse(status=400)
+        return self.get_response(request)
+
+
+def _null_field(request: HttpRequest) -> str | None:
+    sources = [request.GET]
+    if request.method == "POST":
+        sources.append(request.POST)
+    for params in sources:
+        for name, values in params.lists():
+            if "\x00" in name or any("\x00" in v for v in values):
+                return name.replace("\x00", "\\x00")
+    return None

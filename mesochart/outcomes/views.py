@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from mesochart.accounts.models import Role
 from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.services import record
-from mesochart.core.http import ClinicRequest, private_file_response
+from mesochart.core.http import ClinicRequest, posted, posted_files, private_file_response
 from mesochart.core.templatetags.clinical import zone as zone_name
 from mesochart.errors import DomainError, InvalidInput
 from mesochart.imaging.analysis import DELTA_KEYS
@@ -87,7 +87,7 @@ def upload(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "photo.take", with_profile=False)
     view = request.GET.get("view")
     initial = {"view": view} if view in PhotoView.values else {}
-    form = UploadForm(request.POST or None, request.FILES or None, initial=initial)
+    form = UploadForm(posted(request), posted_files(request), initial=initial)
     status = 200
     if request.method == "POST":
         status = 400
@@ -328,7 +328,7 @@ def score_new(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
                 session=follow_up.session,
                 timepoint=FOLLOWUP_TIMEPOINTS[follow_up.kind],
             )
-    form = ScoreForm(request.POST or None, initial=initial, patient=patient)
+    form = ScoreForm(posted(request), initial=initial, patient=patient)
     status = 200
     if request.method == "POST":
         status = 400
@@ -386,7 +386,7 @@ def adverse_event_new(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResp
                 packs=links.packs,
             )
             initial.update({k: v for k, v in request.GET.items() if k in ("event_type",)})
-    form = AdverseEventForm(request.POST or None, initial=initial, patient=patient)
+    form = AdverseEventForm(posted(request), initial=initial, patient=patient)
     status = 200
     if request.method == "POST":
         status = 400
@@ -414,7 +414,7 @@ def adverse_event(request: ClinicRequest, event_id: uuid.UUID) -> HttpResponse:
     patient = event.patient
     can_record = has_perm(request.membership, "adverse_event.record")
     form = AdverseEventUpdateForm(
-        request.POST or None, initial=AdverseEventUpdateForm.initial_for(event), patient=patient
+        posted(request), initial=AdverseEventUpdateForm.initial_for(event), patient=patient
     )
     status = 200
     if request.method == "POST":
@@ -492,7 +492,7 @@ def alerts(request: ClinicRequest) -> HttpResponse:
 def alert(request: ClinicRequest, alert_id: uuid.UUID) -> HttpResponse:
     item = alert_for(request, alert_id, "alert.view")
     can_ack = has_perm(request.membership, "alert.acknowledge")
-    form = AcknowledgeForm(request.POST or None)
+    form = AcknowledgeForm(posted(request))
     status = 200
     if request.method == "POST":
         if not can_ack:

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 
 from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.models import AuditEvent
-from mesochart.core.http import ClinicRequest
+from mesochart.core.http import ClinicRequest, posted
 from mesochart.errors import DomainError
 from mesochart.library.services import library_for
 
@@ -42,9 +42,9 @@ def patient_create(request: ClinicRequest) -> HttpResponse:
     nothing saved, everything typed kept); "register anyway" needs a reason (400
     without one)."""
     can_profile = has_perm(request.membership, "profile.edit")
-    form = PatientForm(request.POST or None, prefix="p")
-    profile_form = ProfileForm(request.POST or None, prefix="m") if can_profile else None
-    check = DuplicateCheckForm(request.POST or None, prefix="d")
+    form = PatientForm(posted(request), prefix="p")
+    profile_form = ProfileForm(posted(request), prefix="m") if can_profile else None
+    check = DuplicateCheckForm(posted(request), prefix="d")
     duplicates: list[Duplicate] = []
     status = 400 if request.method == "POST" else 200
     if (
@@ -105,7 +105,7 @@ def patient_chart(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse
 @login_required
 def patient_edit(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "patient.edit", with_profile=False)
-    form = PatientForm(request.POST or None, instance=patient)
+    form = PatientForm(posted(request), instance=patient)
     if request.method == "POST" and form.is_valid():
         services.do_update_patient(request.user, request.clinic, patient, form.cleaned_data)
         return redirect("patients:chart", patient_id=patient.pk)
@@ -117,7 +117,7 @@ def patient_edit(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
 def profile_edit(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "profile.edit")
     profile = patient.profile
-    form = ProfileForm(request.POST or None, instance=profile, initial={"version": profile.version})
+    form = ProfileForm(posted(request), instance=profile, initial={"version": profile.version})
     status = 200
     if request.method == "POST":
         status = 400

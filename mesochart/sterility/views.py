@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import check_perm, require
-from mesochart.core.http import ClinicRequest
+from mesochart.core.http import ClinicRequest, posted
 from mesochart.errors import DomainError
 
 from . import services
@@ -99,7 +99,7 @@ def index(request: ClinicRequest) -> HttpResponse:
 
 @require("sterility.release")
 def steriliser_new(request: ClinicRequest) -> HttpResponse:
-    form = SteriliserForm(request.POST or None)
+    form = SteriliserForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             steriliser = services.do_create_steriliser(
@@ -128,7 +128,7 @@ def steriliser_detail(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpR
 @login_required
 def steriliser_edit(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResponse:
     steriliser = steriliser_for(request, steriliser_id, "sterility.release")
-    form = SteriliserForm(request.POST or None, instance=steriliser)
+    form = SteriliserForm(posted(request), instance=steriliser)
     if request.method == "POST" and form.is_valid():
         try:
             services.do_update_steriliser(request.user, steriliser, form.cleaned_data)
@@ -144,7 +144,7 @@ def steriliser_edit(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpRes
 @login_required
 def bowie_dick_new(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResponse:
     steriliser = steriliser_for(request, steriliser_id, "sterility.record")
-    form = BowieDickForm(request.POST or None)
+    form = BowieDickForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.do_record_bowie_dick(request.user, steriliser, **form.cleaned_data)
@@ -161,7 +161,7 @@ def bowie_dick_new(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResp
 def policy_edit(request: ClinicRequest) -> HttpResponse:
     policy = SterilityPolicy.objects.filter(clinic=request.clinic).first()
     days = policy.pack_shelf_life_days if policy else None
-    form = ShelfLifeForm(request.POST or None, initial={"pack_shelf_life_days": days})
+    form = ShelfLifeForm(posted(request), initial={"pack_shelf_life_days": days})
     if request.method == "POST" and form.is_valid():
         services.do_set_shelf_life(
             request.user, request.clinic, form.cleaned_data["pack_shelf_life_days"]
@@ -192,7 +192,7 @@ def cycle_new(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResponse:
     last = steriliser.cycles.order_by("-number").values_list("number", flat=True).first()
     if last:
         initial["number"] = last + 1
-    form = CycleForm(request.POST or None, initial=initial)
+    form = CycleForm(posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             cycle = services.do_record_cycle(request.user, steriliser, form.cleaned_data)
@@ -333,7 +333,7 @@ def cycle_labels(request: ClinicRequest, cycle_id: uuid.UUID) -> HttpResponse:
 def pack_use(request: ClinicRequest, pack_id: uuid.UUID) -> HttpResponse:
     pack = pack_for(request, pack_id, "sterility.record")
     check_perm(request, "patient.view")
-    form = PatientByMrnForm(request.POST or None, clinic=request.clinic)
+    form = PatientByMrnForm(posted(request), clinic=request.clinic)
     if request.method == "POST" and form.is_valid():
         try:
             services.do_use_pack(
@@ -369,7 +369,7 @@ def item_lots(request: ClinicRequest) -> HttpResponse:
 
 @require("sterility.record")
 def item_lot_new(request: ClinicRequest) -> HttpResponse:
-    form = ItemLotForm(request.POST or None)
+    form = ItemLotForm(posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             item_lot = services.do_create_item_lot(request.user, request.clinic, form.cleaned_data)
@@ -392,7 +392,7 @@ def item_lot_detail(request: ClinicRequest, item_lot_id: uuid.UUID) -> HttpRespo
 def item_use(request: ClinicRequest, item_lot_id: uuid.UUID) -> HttpResponse:
     item_lot = item_lot_for(request, item_lot_id, "sterility.record")
     check_perm(request, "patient.view")
-    form = ItemUseForm(request.POST or None, clinic=request.clinic)
+    form = ItemUseForm(posted(request), clinic=request.clinic)
     status = _status(request)
     if request.method == "POST" and form.is_valid():
         try:

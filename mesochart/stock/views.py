@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import check_perm, has_perm, require
-from mesochart.core.http import ClinicRequest
+from mesochart.core.http import ClinicRequest, posted
 from mesochart.errors import DomainError, InvalidInput
 from mesochart.protocols import load_library
 
@@ -249,7 +249,7 @@ def container_detail(request: ClinicRequest, container_id: uuid.UUID) -> HttpRes
 @require("stock.view")
 def fridge_list(request: ClinicRequest) -> HttpResponse:
     fridges = Fridge.objects.filter(clinic=request.clinic)
-    form = FridgeForm(request.POST or None)
+    form = FridgeForm(posted(request))
     status = 200
     if request.method == "POST":
         check_perm(request, "stock.adjust")
