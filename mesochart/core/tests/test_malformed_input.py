@@ -39,9 +39,7 @@ def test_a_nul_character_in_a_field_name_is_refused(client_as):
     assert not Fridge.objects.filter(name="x").exists()
 
 
-def test_an_empty_post_to_take_consent_names_the_missing_fields(
-    client_as, clinic, staff, patient
-):
+def test_an_empty_post_to_take_consent_names_the_missing_fields(client_as, clinic, staff, patient):
     consents.ensure_default_templates(clinic, staff["manager"])
     template = template_of(clinic, "treatment")
     url = reverse("care:consent_take", args=[patient.pk]) + f"?template={template.pk}"
