@@ -475,3 +475,12 @@ def test_htmx_pack_form_answers_with_the_packs_fragment(client_as, cycle):
     bad = client_as("assistant").post(url, {"set_name": "", "count": "1"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 400 and 'id="id_set_name-error"' in bad.content.decode()
     assert "<html" not in bad.content.decode()
+
+
+def test_sterilisers_and_shelf_life_need_sterility_manage_not_release(client_as):
+    # A practitioner releases loads (sterility.release) but keeps no equipment register.
+    for url in (reverse("sterility:steriliser_new"), reverse("sterility:policy")):
+        assert client_as("practitioner").get(url).status_code == 403
+        assert client_as("prescriber").get(url).status_code == 200
+    page = client_as("practitioner").get(reverse("sterility:index")).content.decode()
+    assert reverse("sterility:steriliser_new") not in page
