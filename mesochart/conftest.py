@@ -191,7 +191,10 @@ def watch_csp(page: Any) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def _no_csp_violation_in_browser_tests(request: Any) -> Any:
-    """Every browser test fails on a Content-Security-Policy violation of its page."""
+    """Every browser test fails on a Content-Security-Policy violation of its page.
+
+    The policy forbids eval: give ``page.wait_for_function`` a function ("() => ..."), not
+    an expression string, or the test itself causes a violation."""
     if request.node.get_closest_marker("browser") is None or "page" not in request.fixturenames:
         yield
         return

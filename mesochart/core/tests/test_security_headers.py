@@ -132,3 +132,9 @@ def test_cookies_are_secure_whenever_https_is_on(tmp_path, https):
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == [str(https)] * 3
+
+
+def test_the_health_probe_answers_over_plain_http_when_https_is_on(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get(reverse("accounts:login")).status_code == 301
