@@ -21,7 +21,7 @@ from .throttle import client_address
 BAD_CREDENTIALS = _("Username or password is not correct.")
 THROTTLED = _(
     "Too many failed sign-ins for this username from this computer. "
-    "Try again in %(minutes)d minutes, or ask a manager to unlock it."
+    "Try again in %(minutes)d minutes."
 )
 
 
