@@ -21,7 +21,7 @@ from .throttle import client_address
 BAD_CREDENTIALS = _("Username or password is not correct.")
 THROTTLED = _(
     "Too many failed sign-ins for this username from this computer. "
-    "Try again in %(minutes)d minutes."
+    "Wait up to %(minutes)d minutes before trying again."
 )
 
 
@@ -53,7 +53,8 @@ def do_login(request: HttpRequest, username: str, password: str) -> User:
             },
         )
         if locked:
-            raise AccountLocked(THROTTLED % {"minutes": settings.LOCKOUT_MINUTES})
+            minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+            raise AccountLocked(THROTTLED % {"minutes": minutes})
         raise InvalidInput(str(BAD_CREDENTIALS), field="password")
     assert isinstance(authenticated, User)
     login(request, authenticated)  # keeps the data of a session that had no user
