@@ -20,17 +20,17 @@ install: $(STAMP)
 var/.demo-loaded: $(STAMP)
 	mkdir -p var
 	$(BIN)/mesochart migrate --no-input -v 0
-	$(BIN)/mesochart demo > /dev/null
+	DEBUG=true $(BIN)/mesochart demo > /dev/null
 	touch var/.demo-loaded
 
 run: $(STAMP) var/.demo-loaded
 	@$(BIN)/mesochart migrate --no-input -v 0
 	@echo "Mesochart: http://$(HOST):$(PORT)/"
-	@$(BIN)/mesochart demo | sed -n '2,$$p'
+	@DEBUG=true $(BIN)/mesochart demo | sed -n '2,$$p'
 	DEBUG=true $(BIN)/mesochart runserver --noreload $(HOST):$(PORT)
 
 demo-logins: $(STAMP)
-	$(BIN)/mesochart demo
+	DEBUG=true $(BIN)/mesochart demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -164,3 +164,40 @@ def browser_type_launch_args() -> dict[str, Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " blocked " + (e.blockedURI || "inline")
+    + " at " + (e.sourceFile || document.location.pathname) + ":" + e.lineNumber);
+});
+"""
+
+
+def watch_csp(page: Any) -> list[str]:
+    """Collect every Content-Security-Policy violation of ``page`` (all its documents)."""
+    violations: list[str] = []
+    page.add_init_script(CSP_LISTENER)
+    page.on(
+        "console",
+        lambda msg: (
+            violations.append(msg.text)
+            if "Content Security Policy" in msg.text or msg.text.startswith("CSP violation")
+            else None
+        ),
+    )
+    return violations
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violation_in_browser_tests(request: Any) -> Any:
+    """Every browser test fails on a Content-Security-Policy violation of its page.
+
+    The policy forbids eval: give ``page.wait_for_function`` a function ("() => ..."), not
+    an expression string, or the test itself causes a violation."""
+    if request.node.get_closest_marker("browser") is None or "page" not in request.fixturenames:
+        yield
+        return
+    violations = watch_csp(request.getfixturevalue("page"))
+    yield
+    assert not violations, violations

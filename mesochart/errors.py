@@ -31,4 +31,4 @@ class NotAllowed(DomainError):
 
 class AccountLocked(DomainError):
     code = "account_locked"
-    status = 403
+    status = 429

@@ -61,11 +61,6 @@ class User(AbstractUser):
     """A member of staff. Patients never sign in with this model."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    failed_logins = models.PositiveSmallIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
-
-    def is_locked(self, now: datetime | None = None) -> bool:
-        return self.locked_until is not None and self.locked_until > (now or timezone.now())
 
     @property
     def display_name(self) -> str:

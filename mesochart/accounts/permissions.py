@@ -44,6 +44,10 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     "sterility.view": ("See sterilisers, cycles and packs", frozenset({P, M, A, MG, AU})),
     "sterility.record": ("Record cycles, indicators and packs", frozenset({P, M, A, MG})),
     "sterility.release": ("Release a sterilisation load", frozenset({P, M, MG})),
+    "sterility.manage": (
+        "Add and edit sterilisers, set the pack shelf life",
+        frozenset({P, MG}),
+    ),
     "recall.view": ("Run a recall and export affected patients", frozenset({MG, AU})),
     "recall.contact": ("Mark recalled patients as contacted", frozenset({MG})),
     "consent.manage_templates": ("Create consent templates and new versions", frozenset({MG})),
@@ -74,6 +78,10 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         frozenset({P, M, A, MG, AU}),
     ),
     "photo.take": ("Take or upload clinical photos", frozenset({P, M, A})),
+    "photo.original": (
+        "Open the original uploaded photo file (each opening audited)",
+        frozenset({P, MG, AU}),
+    ),
     "outcome.view": (
         "See a patient's outcome scores and the assessments due",
         frozenset({P, M, A, MG, AU}),

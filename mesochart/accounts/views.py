@@ -20,14 +20,15 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
         next_url = ""
     form = LoginForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             services.do_login(request, form.cleaned_data["username"], form.cleaned_data["password"])
         except DomainError as exc:
             form.add_error(None, exc.message)
+            status = exc.status
         else:
             return redirect(next_url or "core:dashboard")
-    status = 400 if request.method == "POST" else 200
     return render(request, "accounts/login.html", {"form": form, "next": next_url}, status=status)
 
 

@@ -17,6 +17,7 @@ from mesochart.library.services import library_for
 from mesochart.protocols import Param
 
 from .models import TreatmentSession
+from .pdf import pdf_stylesheet
 from .services.check import session_entries
 from .services.followups import surveillance_days
 
@@ -118,6 +119,6 @@ def render_pdf(session: TreatmentSession) -> bytes:
             "day": session.day,
         },
     )
-    pdf = HTML(string=html).write_pdf()
+    pdf = HTML(string=html).write_pdf(stylesheets=[pdf_stylesheet("care/aftercare_pdf.css")])
     assert pdf is not None
     return bytes(pdf)

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import base64
 import zoneinfo
+from typing import Any
 
+from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from PIL import ImageFile
 
 from .models import SignedConsent
+
+
+def pdf_stylesheet(name: str) -> Any:
+    """A stylesheet of the app's static files for WeasyPrint (templates carry no inline CSS)."""
+    from weasyprint import CSS
+
+    path = finders.find(name)
+    assert isinstance(path, str), name
+    return CSS(filename=path)
 
 
 def render_consent_pdf(consent: SignedConsent) -> bytes:
@@ -34,6 +45,6 @@ def render_consent_pdf(consent: SignedConsent) -> bytes:
             ),
         },
     )
-    pdf = HTML(string=html).write_pdf()
+    pdf = HTML(string=html).write_pdf(stylesheets=[pdf_stylesheet("care/consent_pdf.css")])
     assert pdf is not None
     return bytes(pdf)

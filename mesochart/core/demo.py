@@ -161,6 +161,14 @@ def _profile(rng: random.Random, sex: str, age: int) -> dict[str, object]:
     }
 
 
+def holds_other_data() -> bool:
+    """Whether the database holds an organisation or a staff account the demo did not make."""
+    return (
+        Organisation.objects.exclude(name=ORGANISATION).exists()
+        or User.objects.exclude(username__in=[row[0] for row in STAFF]).exists()
+    )
+
+
 def load_demo(seed: int = 20261125) -> DemoResult:
     rng = random.Random(seed)
     with transaction.atomic():

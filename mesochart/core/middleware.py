@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 from mesochart.errors import DomainError, InvalidInput
@@ -64,3 +65,22 @@ def _null_field(request: HttpRequest) -> str | None:
             if "\x00" in name or any("\x00" in v for v in values):
                 return name.replace("\x00", "\\x00")
     return None
+
+
+class NoStoreForStaffMiddleware:
+    """Every page served to a signed-in member of staff may carry patient data: no browser
+    or proxy may keep a copy (Cache-Control: no-store, private)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and "no-store" not in response.get("Cache-Control", "")
+        ):
+            patch_cache_control(response, private=True, no_store=True)
+        return response

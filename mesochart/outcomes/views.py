@@ -11,8 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from mesochart.accounts.models import Role
-from mesochart.accounts.permissions import has_perm, require
+from mesochart.accounts.permissions import check_perm, has_perm, require
 from mesochart.audit.services import record
 from mesochart.core.http import ClinicRequest, posted, posted_files, private_file_response
 from mesochart.core.templatetags.clinical import zone as zone_name
@@ -40,8 +39,6 @@ from .models import (
     Photo,
     PhotoView,
 )
-
-ORIGINAL_ROLES = {Role.PRESCRIBER, Role.MANAGER}
 
 
 def _zone_label(code: str) -> str:
@@ -140,7 +137,7 @@ def detail(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
         "keys": DELTA_KEYS,
         "problems": services.problem_text(photo.problems),
         "quality": photo.analysis.get("quality", {}),
-        "can_original": getattr(request.membership, "role", None) in ORIGINAL_ROLES,
+        "can_original": has_perm(request.membership, "photo.original"),
         "retake": services.retake_message(photo),
     }
     return render(request, "outcomes/detail.html", context)
@@ -178,8 +175,7 @@ def image(request: ClinicRequest, photo_id: uuid.UUID) -> FileResponse:
 @login_required
 def original(request: ClinicRequest, photo_id: uuid.UUID) -> FileResponse:
     photo: Photo = photo_for(request, photo_id, "photo.view")
-    if getattr(request.membership, "role", None) not in ORIGINAL_ROLES:
-        raise PermissionDenied("Only prescribers and managers may open the original photo")
+    check_perm(request, "photo.original")
     ext = ORIGINAL_TYPES.get(photo.original_format, ("", "bin"))[1]
     record(
         "photo.original_view",

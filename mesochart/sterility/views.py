@@ -97,7 +97,7 @@ def index(request: ClinicRequest) -> HttpResponse:
     )
 
 
-@require("sterility.release")
+@require("sterility.manage")
 def steriliser_new(request: ClinicRequest) -> HttpResponse:
     form = SteriliserForm(posted(request))
     if request.method == "POST" and form.is_valid():
@@ -127,7 +127,7 @@ def steriliser_detail(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpR
 
 @login_required
 def steriliser_edit(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResponse:
-    steriliser = steriliser_for(request, steriliser_id, "sterility.release")
+    steriliser = steriliser_for(request, steriliser_id, "sterility.manage")
     form = SteriliserForm(posted(request), instance=steriliser)
     if request.method == "POST" and form.is_valid():
         try:
@@ -157,7 +157,7 @@ def bowie_dick_new(request: ClinicRequest, steriliser_id: uuid.UUID) -> HttpResp
     return render(request, "sterility/bowie_dick_new.html", context, status=_status(request))
 
 
-@require("sterility.release")
+@require("sterility.manage")
 def policy_edit(request: ClinicRequest) -> HttpResponse:
     policy = SterilityPolicy.objects.filter(clinic=request.clinic).first()
     days = policy.pack_shelf_life_days if policy else None

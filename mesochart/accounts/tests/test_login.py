@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from mesochart.accounts.models import Membership, User
+from mesochart.accounts.models import Membership
 from mesochart.audit.models import AuditEvent
 from mesochart.conftest import PASSWORD
 
@@ -42,7 +42,6 @@ def test_wrong_password_is_refused_with_a_clear_message(client, staff):
     response = sign_in(client, "practitioner", "wrong")
     assert response.status_code == 400
     assert "Username or password is not correct." in response.content.decode()
-    assert User.objects.get(username="practitioner").failed_logins == 1
 
 
 def test_unknown_user_gets_the_same_message(client, db):
@@ -51,34 +50,116 @@ def test_unknown_user_gets_the_same_message(client, db):
     assert "Username or password is not correct." in response.content.decode()
 
 
-def test_account_locks_after_repeated_failures_even_for_the_right_password(client, staff, settings):
-    settings.LOGIN_MAX_FAILURES = 5
+def sign_in_from(client: Client, address: str, username: str, password: str):
+    return client.post(
+        reverse("accounts:login"),
+        {"username": username, "password": password},
+        REMOTE_ADDR=address,
+    )
+
+
+def error_text(response) -> str:
+    """The refusal shown on the page, without the CSRF token and the typed username."""
+    return response.content.decode().split('class="alert error"', 1)[1].split("</div>", 1)[0]
+
+
+def test_account_is_throttled_for_the_address_that_failed_even_with_the_right_password(
+    client, staff, settings
+):
+    settings.AXES_FAILURE_LIMIT = 5
     for _ in range(5):
-        sign_in(client, "practitioner", "wrong")
-    response = sign_in(client, "practitioner", PASSWORD)
-    assert response.status_code == 400
-    assert "locked after repeated failed sign-ins" in response.content.decode()
+        sign_in_from(client, "198.51.100.7", "practitioner", "wrong")
+    response = sign_in_from(client, "198.51.100.7", "practitioner", PASSWORD)
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
     assert "_auth_user_id" not in client.session
-    assert AuditEvent.objects.filter(action="auth.lockout").count() == 1
+
+
+def test_wrong_passwords_from_other_addresses_never_lock_the_owner_out(client, staff, settings):
+    settings.AXES_FAILURE_LIMIT = 5
+    for attacker in range(3):
+        for _ in range(10):
+            sign_in_from(Client(), f"203.0.113.{attacker + 1}", "practitioner", "wrong")
+    response = sign_in_from(client, "192.0.2.10", "practitioner", PASSWORD)
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(staff["practitioner"].pk)
+
+
+def test_known_and_unknown_usernames_get_identical_answers_at_every_attempt(
+    client, staff, settings
+):
+    settings.AXES_FAILURE_LIMIT = 5
+    for _ in range(7):
+        known = sign_in_from(Client(), "198.51.100.8", "practitioner", "wrong")
+        unknown = sign_in_from(Client(), "198.51.100.9", "nobody-here", "wrong")
+        assert known.status_code == unknown.status_code
+        assert error_text(known) == error_text(unknown)
+    assert known.status_code == 429
+
+
+def test_every_failed_sign_in_is_audited_for_known_and_unknown_usernames(client, staff, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    sign_in_from(client, "198.51.100.5", "practitioner", "wrong")
+    sign_in_from(client, "198.51.100.5", "nobody-here", "wrong")
+    sign_in_from(client, "198.51.100.5", "nobody-here", "wrong")
+    sign_in_from(client, "198.51.100.5", "nobody-here", "wrong")
+    failed = AuditEvent.objects.filter(action="auth.login_failed").order_by("seq")
+    assert [(e.details["username"], e.details["throttled"]) for e in failed] == [
+        ("practitioner", False),
+        ("nobody-here", False),
+        ("nobody-here", True),  # the second failure reaches the limit
+        ("nobody-here", True),
+    ]
+    assert {e.details["address"] for e in failed} == {"198.51.100.5"}
+    assert failed[0].object_id == str(staff["practitioner"].pk) and failed[1].object_id == ""
 
 
 def test_four_failures_do_not_lock(client, staff, settings):
-    settings.LOGIN_MAX_FAILURES = 5
+    settings.AXES_FAILURE_LIMIT = 5
     for _ in range(4):
         sign_in(client, "practitioner", "wrong")
     assert sign_in(client, "practitioner", PASSWORD).status_code == 302
-    assert User.objects.get(username="practitioner").failed_logins == 0
 
 
-def test_lock_expires_after_the_lockout_period(client, staff, settings):
-    settings.LOCKOUT_MINUTES = 15
+def test_throttle_expires_after_the_lockout_period(client, staff, settings):
+    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
     with time_machine.travel(timezone.now(), tick=False) as traveller:
-        for _ in range(settings.LOGIN_MAX_FAILURES):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
             sign_in(client, "practitioner", "wrong")
         traveller.shift(timedelta(minutes=14))
-        assert sign_in(client, "practitioner", PASSWORD).status_code == 400
+        refused = sign_in(client, "practitioner", PASSWORD)
+        assert (
+            refused.status_code == 429
+            and "Wait up to 15 minutes before trying again." in refused.text
+        )
         traveller.shift(timedelta(minutes=2))
         assert sign_in(client, "practitioner", PASSWORD).status_code == 302
+
+
+def test_behind_the_proxy_the_address_is_the_one_the_proxy_appended(client, staff, settings):
+    settings.BEHIND_PROXY = True
+    settings.AXES_FAILURE_LIMIT = 2
+    for spoofed in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):
+        client.post(
+            reverse("accounts:login"),
+            {"username": "practitioner", "password": "wrong"},
+            REMOTE_ADDR="127.0.0.1",
+            HTTP_X_FORWARDED_FOR=f"{spoofed}, 198.51.100.20",
+        )
+    events = AuditEvent.objects.filter(action="auth.login_failed")
+    assert [e.details["address"] for e in events] == ["198.51.100.20"] * 3
+    assert events.order_by("seq").last().details["throttled"] is True
+
+
+def test_a_manager_unlock_clears_the_throttle(client, staff, clinic, settings):
+    from mesochart.accounts.services import do_unlock_user
+
+    settings.AXES_FAILURE_LIMIT = 2
+    for _ in range(2):
+        sign_in(client, "practitioner", "wrong")
+    assert sign_in(client, "practitioner", PASSWORD).status_code == 429
+    do_unlock_user(staff["manager"], clinic, staff["practitioner"])
+    assert sign_in(client, "practitioner", PASSWORD).status_code == 302
 
 
 def test_user_without_an_active_membership_cannot_sign_in(client, staff):

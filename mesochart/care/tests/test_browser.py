@@ -58,7 +58,7 @@ def test_practitioner_takes_a_treatment_consent_with_a_drawn_signature(
     consent = SignedConsent.objects.get()
     assert consent.kind == "treatment" and consent.witness == staff["practitioner"]
     assert consent.text_sha256 in page.content()
-    page.wait_for_function("document.querySelector('img.signature-image').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('img.signature-image').naturalWidth > 0")
 
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     section = page.inner_text("#consents")

@@ -627,3 +627,14 @@ def test_findings_about_a_lot_point_at_its_entry_in_the_engine_input(
     assert wheres == ["injections[0].lot", "injections[1].lot"]
     assert check.concerns("injections[1].lot", "injections[1]")
     assert not check.concerns("injections[10].lot", "injections[1]")
+
+
+def test_sessions_awaiting_co_signature_are_listed_only_to_roles_that_may_open_them(
+    clinic: Any, staff: Any, consented: Any, lot: Any, client_as: Any
+) -> None:
+    session = dca_session(clinic, staff["practitioner"], consented, lot, points=2)
+    signing.do_sign_session(staff["practitioner"], member(staff["practitioner"]), session)
+    for role, listed in [("prescriber", True), ("practitioner", True), ("reception", False)]:
+        page = client_as(role).get("/").content.decode()
+        assert ("Awaiting prescriber co-signature" in page) is listed, role
+        assert ('id="cosign"' in page) is listed, role

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from mesochart.accounts.models import Membership, Role, User
 from mesochart.audit.services import verify_chain
@@ -9,6 +9,12 @@ from mesochart.core.demo import DEMO_PASSWORD
 from mesochart.patients.models import Patient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _debug_on(settings):
+    """`mesochart demo` runs with DEBUG on (as `make run` does)."""
+    settings.DEBUG = True
 
 
 def test_demo_loads_two_clinics_every_role_and_40_patients_once(capsys):
@@ -58,3 +64,26 @@ def test_demo_profiles_are_varied():
     assert any(p.conditions for p in profiles)
     assert any(p.allergies for p in profiles)
     assert any(p.version > 1 for p in profiles)
+
+
+def test_demo_refuses_with_debug_off_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("demo")
+    assert not User.objects.exists()
+    call_command("demo", "--force")
+    assert User.objects.filter(username="practitioner").exists()
+
+
+def test_demo_refuses_beside_data_that_is_not_the_demo_unless_forced(staff):
+    with pytest.raises(CommandError, match="not the demo's"):
+        call_command("demo")
+    assert not Patient.objects.exists()
+    call_command("demo", "--force")
+    assert Patient.objects.count() == 40
+
+
+def test_demo_runs_again_over_its_own_data(capsys):
+    call_command("demo")
+    call_command("demo")
+    assert "0 patients created this run" in capsys.readouterr().out

@@ -67,7 +67,7 @@ def test_practitioner_uploads_baseline_and_follow_up_and_sees_comparison_and_tre
     verdict = page.inner_text("#verdict")
     assert "Comparable with the baseline" in verdict or "Not comparable" in verdict
     page.wait_for_function(
-        "Array.from(document.querySelectorAll('.compare-stage img')).every(i => i.naturalWidth > 0)"
+        "() => Array.from(document.querySelectorAll('.compare-stage img')).every(i => i.naturalWidth > 0)"
     )
     page.fill("#slider-range", "30")
     page.dispatch_event("#slider-range", "input")
@@ -107,7 +107,7 @@ def test_live_camera_capture_with_the_baseline_ghost_uploads_the_frame(
     page.goto(f"{live_server.url}/outcomes/patients/{patient.pk}/photos/new/?view=front")
     page.click("#camera-start")
     page.wait_for_selector("#capture-guide:not([hidden])")
-    page.wait_for_function("document.getElementById('capture-video').videoWidth > 0")
+    page.wait_for_function("() => document.getElementById('capture-video').videoWidth > 0")
     assert not page.is_visible("#camera-start")
     ghost = page.locator(".capture-ghost[data-view=front]")
     assert ghost.is_visible()
@@ -116,7 +116,7 @@ def test_live_camera_capture_with_the_baseline_ghost_uploads_the_frame(
     assert ghost.evaluate("img => img.style.opacity") == "0.6"
     page.click("#capture-shot")
     page.wait_for_function(
-        "document.getElementById('capture-status').textContent.startsWith('Captured')"
+        "() => document.getElementById('capture-status').textContent.startsWith('Captured')"
     )
     assert page.evaluate("document.querySelector('#id_photo').files[0].name") == "capture.jpg"
     page.screenshot(path=str(artifacts / "outcomes-live-capture.png"), full_page=True)

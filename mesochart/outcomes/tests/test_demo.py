@@ -10,6 +10,12 @@ from mesochart.outcomes.models import AdverseEvent, ClusterAlert, OutcomeScore
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _debug_on(settings):
+    """`mesochart demo` runs with DEBUG on (as `make run` does)."""
+    settings.DEBUG = True
+
+
 def test_demo_has_scores_adverse_events_and_a_cluster_alert_once():
     call_command("demo")
     counts = (OutcomeScore.objects.count(), AdverseEvent.objects.count())

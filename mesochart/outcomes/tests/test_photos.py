@@ -180,7 +180,7 @@ def test_comparison_names_the_problems(clinic, staff, patient, consented, client
 
 VIEW_ROLES = {"prescriber", "practitioner", "assistant", "manager", "auditor"}
 TAKE_ROLES = {"prescriber", "practitioner", "assistant"}
-ORIGINAL_ROLES = {"prescriber", "manager"}
+ORIGINAL_ROLES = {"prescriber", "manager", "auditor"}  # photo.original, docs/roles.md
 
 
 @pytest.mark.parametrize(

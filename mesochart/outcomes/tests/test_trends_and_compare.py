@@ -119,7 +119,7 @@ def test_compare_page_offers_slider_and_ghost_aligned_on_the_eyes(
     html = html.decode()
     assert 'id="verdict"' in html
     assert 'data-compare="slider"' in html and 'data-compare="ghost"' in html
-    assert re.search(r"transform:translate\([^)]*\) rotate\(-?\d", html)
+    assert re.search(r'data-transform="translate\([^)]*\) rotate\(-?\d', html)
 
 
 def test_upload_page_has_the_capture_guide_with_the_baseline_ghost(

@@ -35,7 +35,7 @@ def test_manager_receives_a_lot_by_scan_and_recalls_it(
     page.goto(live_server.url + "/stock/lots/receive/")
     page.fill("#id_scan", GS1)
     page.click("main button:has-text('Fill from scan')")
-    page.wait_for_function("document.querySelector('#id_lot_number').value === 'BRW-2611'")
+    page.wait_for_function("() => document.querySelector('#id_lot_number').value === 'BRW-2611'")
     assert page.input_value("#id_expiry") == "2027-12-31"
     assert page.input_value("#id_product") == "ha-nonxl-vitamins"
     page.fill("#id_quantity", "10")

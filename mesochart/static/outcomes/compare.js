@@ -2,6 +2,11 @@
 // (ghost) of the aligned follow-up photo laid over the baseline.
 (function () {
   "use strict";
+  // The alignment comes as data attributes: the policy allows no inline style.
+  document.querySelectorAll("[data-transform]").forEach(function (img) {
+    img.style.transformOrigin = img.getAttribute("data-transform-origin") || "";
+    img.style.transform = img.getAttribute("data-transform") || "";
+  });
   document.querySelectorAll("[data-compare]").forEach(function (box) {
     var mode = box.getAttribute("data-compare");
     var over = box.querySelector(".over");

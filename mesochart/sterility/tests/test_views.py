@@ -286,7 +286,9 @@ def test_label_page_has_a_real_svg_qr_code_of_the_pack_id(client_as, pack, cycle
     svg = re.search(r"<svg[^>]*>.*?</svg>", page, re.S)
     assert svg is not None
     assert "<path" in svg.group(0) and f"<title>{pack.code}</title>" in svg.group(0)
-    assert pack.code in page and cycle.steriliser.name in page and "@media print" in page
+    assert (
+        pack.code in page and cycle.steriliser.name in page and "sterility/pack_label.css" in page
+    )
     assert "2026-11-20" in page and "event-related" in page
 
 
@@ -473,3 +475,12 @@ def test_htmx_pack_form_answers_with_the_packs_fragment(client_as, cycle):
     bad = client_as("assistant").post(url, {"set_name": "", "count": "1"}, HTTP_HX_REQUEST="true")
     assert bad.status_code == 400 and 'id="id_set_name-error"' in bad.content.decode()
     assert "<html" not in bad.content.decode()
+
+
+def test_sterilisers_and_shelf_life_need_sterility_manage_not_release(client_as):
+    # A practitioner releases loads (sterility.release) but keeps no equipment register.
+    for url in (reverse("sterility:steriliser_new"), reverse("sterility:policy")):
+        assert client_as("practitioner").get(url).status_code == 403
+        assert client_as("prescriber").get(url).status_code == 200
+    page = client_as("practitioner").get(reverse("sterility:index")).content.decode()
+    assert reverse("sterility:steriliser_new") not in page

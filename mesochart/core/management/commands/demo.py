@@ -2,15 +2,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mesochart.core.demo import DEMO_PASSWORD, load_demo
+from mesochart.core.demo import DEMO_PASSWORD, holds_other_data, load_demo
 
 
 class Command(BaseCommand):
-    help = "Load the demo organisation, clinics, staff and patients (safe to run again)."
+    help = (
+        "Load the demo organisation, clinics, staff and patients (safe to run again). "
+        "Refused with DEBUG off or on a database holding other data, unless --force."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="load the demo even with DEBUG off or beside other data",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["force"]:
+            if not settings.DEBUG:
+                raise CommandError(
+                    "DEBUG is off: this looks like a real clinic's installation, and the demo "
+                    "adds staff accounts with a published password. Run it with DEBUG=true "
+                    "(as `make run` does), or add --force."
+                )
+            if holds_other_data():
+                raise CommandError(
+                    "This database holds organisations or staff that are not the demo's: "
+                    "the demo would add staff accounts with a published password beside "
+                    "them. Use an empty database, or add --force."
+                )
         result = load_demo()
         self.stdout.write(
             f"Demo organisation: {result.organisation.name} "
