@@ -10,7 +10,7 @@ import numpy as np
 
 from .colour import CardCalibration, apply_ccm_rgb8, detect_card, linear_rgb_to_lab, rgb8_to_lab
 from .face import ZONE_NAMES, align_face, locate_face, region_masks, skin_mask
-from .loading import LoadedImage, load_image
+from .loading import MAX_PIXELS, MEMORY_BUDGET_BYTES, LoadedImage, load_image
 from .metrics import ZoneMaps, exposure, sharpness, zone_metrics
 
 ALGORITHM_VERSION = "1.0.0"
@@ -154,9 +154,25 @@ def analyze_image(loaded: LoadedImage, card: bool = False) -> dict[str, Any]:
     return result
 
 
-def analyze_bytes(data: bytes, card: bool = False) -> dict[str, Any]:
+def load_for_analysis(
+    data: bytes, *, max_pixels: int = MAX_PIXELS, memory_budget: int = MEMORY_BUDGET_BYTES
+) -> LoadedImage:
+    """Decode photo bytes once, at the resolution analysis needs (see :func:`load_image`)."""
+    return load_image(
+        data, draft_long_side=ANALYSIS_LONG_SIDE, max_pixels=max_pixels, memory_budget=memory_budget
+    )
+
+
+def analyze_bytes(
+    data: bytes,
+    card: bool = False,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    memory_budget: int = MEMORY_BUDGET_BYTES,
+) -> dict[str, Any]:
     """Decode (safely) and analyse photo bytes. Raises ``ImageError`` for invalid files."""
-    return analyze_image(load_image(data, draft_long_side=ANALYSIS_LONG_SIDE), card=card)
+    loaded = load_for_analysis(data, max_pixels=max_pixels, memory_budget=memory_budget)
+    return analyze_image(loaded, card=card)
 
 
 def compare_results(current: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:

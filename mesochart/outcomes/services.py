@@ -31,7 +31,13 @@ from mesochart.care.models import (
 from mesochart.care.services.consents import consent_codes
 from mesochart.care.services.followups import surveillance_days
 from mesochart.errors import InvalidInput
-from mesochart.imaging import ImageError, analyze_bytes, compare_results, derived_jpeg
+from mesochart.imaging import (
+    ImageError,
+    analyze_image,
+    compare_results,
+    jpeg_copy,
+    load_for_analysis,
+)
 from mesochart.library.services import library_for
 from mesochart.patients.models import Patient
 from mesochart.protocols.library import load_library
@@ -149,8 +155,13 @@ def do_upload_photo(
         )
     _check_bytes(data)
     try:
-        analysis = analyze_bytes(data)
-        derived = derived_jpeg(data, max_long_side=DERIVED_LONG_SIDE)
+        loaded = load_for_analysis(
+            data,
+            max_pixels=settings.IMAGE_MAX_PIXELS,
+            memory_budget=settings.IMAGE_MEMORY_BUDGET_MB * 1024 * 1024,
+        )
+        analysis = analyze_image(loaded)
+        derived = jpeg_copy(loaded, DERIVED_LONG_SIDE)
     except ImageError as exc:
         raise InvalidInput(f"The photo file was refused: {exc.message}", field="photo") from None
     image = analysis["image"]

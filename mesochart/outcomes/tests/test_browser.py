@@ -125,3 +125,25 @@ def test_live_camera_capture_with_the_baseline_ghost_uploads_the_frame(
     captured = Photo.objects.filter(original_filename="capture.jpg").first()
     assert captured is not None and captured.original_format == "JPEG"
     assert not captured.quality_ok and "face" in " ".join(captured.problems)
+
+
+def test_a_photo_that_cannot_be_analysed_is_refused_beside_the_file_field(
+    live_server, page, clinic, staff, patient, tmp_path
+):
+    from PIL import Image
+
+    sliver = tmp_path / "sliver.png"
+    Image.new("RGB", (60000, 1), (128, 128, 128)).save(sliver, format="PNG")
+    photo_consent(clinic, staff, patient)
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "practitioner")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/outcomes/patients/{patient.pk}/photos/new/?view=front")
+    page.set_input_files("#id_photo", str(sliver))
+    page.click("#upload-form button[type=submit]")
+    error = page.locator("#id_photo-error")
+    error.wait_for()
+    assert "60000x1" in error.inner_text()
+    assert Photo.objects.count() == 0
