@@ -36,7 +36,8 @@ def test_practitioner_takes_a_treatment_consent_with_a_drawn_signature(
     page.wait_for_selector("#signature-canvas")
     assert "Consent to treatment" in page.inner_text("#consent-text")
 
-    assert not page.is_visible("#id_scan")  # on screen is the default method
+    # on screen is the default method: the page's deferred script hides the scan input
+    page.wait_for_selector("#id_scan", state="hidden")
     page.check("input[name=method][value=paper_scan]")
     assert page.is_visible("#id_scan") and not page.is_visible("#signature-canvas")
     page.check("input[name=method][value=on_screen]")
