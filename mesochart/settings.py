@@ -236,6 +236,11 @@ MEDIA_URL = ""
 FILE_UPLOAD_PERMISSIONS = 0o600
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# Photos and scanned consents: the largest image decoded (pixels) and the memory one decode
+# may need; anything larger is refused with a message naming the upload field.
+IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 60_000_000, minimum=1_000_000)
+IMAGE_MEMORY_BUDGET_MB = env_int("IMAGE_MEMORY_BUDGET_MB", 500, minimum=64)
+
 PATIENTS_PAGE_SIZE = env_int("PATIENTS_PAGE_SIZE", 25, minimum=5)
 
 # Stock (read through mesochart/stock/conf.py). Cold chain for refrigerated products

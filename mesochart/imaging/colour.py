@@ -191,7 +191,9 @@ def detect_card(rgb: np.ndarray) -> CardCalibration | None:
     small = rgb
     if factor < 1.0:
         small = cv2.resize(
-            rgb, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA
+            rgb,
+            (max(1, round(w * factor)), max(1, round(h * factor))),
+            interpolation=cv2.INTER_AREA,
         )
     mcc: Any = cv2.mcc  # contrib module; its stubs are incomplete
     detector = mcc.CCheckerDetector_create()

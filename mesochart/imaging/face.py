@@ -1,5 +1,6 @@
-"""Face and eye location (OpenCV Haar cascades), head roll, an eye-aligned face frame,
-anatomical zones and the skin mask.
+"""Face and eye location (MediaPipe BlazeFace + FaceMesh landmarks, see ``landmarks.py``),
+head roll, an eye-aligned face frame, anatomical zones and the skin mask placed from the
+landmarks.
 
 Coordinates in the aligned frame are in units of the interocular distance ``d`` with the
 origin midway between the eye centres, x towards the image's right, y downwards. The
@@ -10,18 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
 
 import cv2
 import numpy as np
 
-DETECT_LONG_SIDE = 400
-"""Faces are searched on a grey copy at most this long (px)."""
-FACE_MIN_SIZE_FRACTION = 0.12
-"""Smallest face searched, as a fraction of the shorter image side (first pass; the second,
-at twice the size, searches down to half of it)."""
-EYE_SEARCH_FACE_PX = 200
-"""Eyes are searched in the face box resized to this height (px)."""
+from . import landmarks as lm
+
 ALIGNED_EYE_DISTANCE_PX = 200
 """Analysis scale: the face is resampled so the eye centres are this far apart (px),
 never enlarged beyond the photo's own resolution."""
@@ -30,31 +25,9 @@ never enlarged beyond the photo's own resolution."""
 FRAME_X = (-1.35, 1.35)
 FRAME_Y = (-1.25, 1.85)
 
-# Typical eye position inside a Haar frontal-face box (fractions of its width/height),
-# used when the eyes are not found.
-EYE_Y_IN_BOX = 0.37
-EYE_X_IN_BOX = (0.28, 0.72)
-
-ZONES: dict[str, tuple[float, float, float, float]] = {
-    # name: (x0, x1, y0, y1) in units of d; anatomical sides.
-    "forehead": (-0.5, 0.5, -0.82, -0.5),
-    "cheek_left": (0.4, 1.0, 0.25, 0.85),  # patient's left = image right
-    "cheek_right": (-1.0, -0.4, 0.25, 0.85),  # patient's right = image left
-    "nose": (-0.17, 0.17, 0.12, 0.62),
-    "chin": (-0.36, 0.36, 1.38, 1.68),
-}
-ZONE_NAMES: tuple[str, ...] = tuple(ZONES)
-
-# Face oval and exclusions, (cx, cy, rx, ry) in units of d.
-FACE_OVAL = (0.0, 0.32, 1.02, 1.42)
-EXCLUDE_ELLIPSES: tuple[tuple[float, float, float, float], ...] = (
-    (-0.5, 0.0, 0.34, 0.2),  # eye, image left
-    (0.5, 0.0, 0.34, 0.2),  # eye, image right
-    (-0.5, -0.32, 0.42, 0.15),  # brow, image left
-    (0.5, -0.32, 0.42, 0.15),  # brow, image right
-    (0.0, 1.1, 0.48, 0.26),  # lips
-    (0.0, 0.76, 0.3, 0.1),  # nostrils
-)
+ZONE_NAMES: tuple[str, ...] = ("forehead", "cheek_left", "cheek_right", "nose", "chin")
+EXCLUDE_DILATE_D = 0.06
+"""Eyes, brows, lips and nostrils (landmark outlines) are excluded with this margin (d)."""
 SKIN_SEED_ZONES = ("cheek_left", "cheek_right", "nose")
 SKIN_K_SIGMA = 3.0
 """Skin pixels lie within this many robust standard deviations of the seed's a* and b*..."""
@@ -70,155 +43,74 @@ SKIN_CLOSE_D = 0.06
 
 @dataclass(frozen=True)
 class FaceGeometry:
-    """Where the face is in the analysed (possibly reduced) image, in its pixels."""
+    """Where the face is in the analysed (possibly reduced) image, in its pixels.
 
-    box: tuple[int, int, int, int]  # x, y, w, h
+    ``eye_image_left`` / ``eye_image_right`` are the eyes on the image's left and right
+    (the patient's right and left eye); None with ``points`` when the eyes were not found.
+    """
+
+    box: tuple[float, float, float, float]  # x, y, w, h
+    score: float
     eyes_found: bool
-    eye_image_left: tuple[float, float]
-    eye_image_right: tuple[float, float]
-    roll_deg: float | None  # positive = counter-clockwise as seen in the image
+    eye_image_left: tuple[float, float] | None
+    eye_image_right: tuple[float, float] | None
+    points: np.ndarray | None  # (468, 2) FaceMesh landmarks when the eyes were found
+
+    @property
+    def roll_deg(self) -> float | None:
+        """Positive = counter-clockwise as seen in the image."""
+        if self.eye_image_left is None or self.eye_image_right is None:
+            return None
+        (x0, y0), (x1, y1) = self.eye_image_left, self.eye_image_right
+        return math.degrees(math.atan2(y0 - y1, x1 - x0))
 
     @property
     def eye_distance(self) -> float:
+        assert self.eye_image_left is not None and self.eye_image_right is not None
         (x0, y0), (x1, y1) = self.eye_image_left, self.eye_image_right
         return math.hypot(x1 - x0, y1 - y0)
 
     @property
     def eye_mid(self) -> tuple[float, float]:
+        assert self.eye_image_left is not None and self.eye_image_right is not None
         (x0, y0), (x1, y1) = self.eye_image_left, self.eye_image_right
         return (x0 + x1) / 2.0, (y0 + y1) / 2.0
 
 
-@cache
-def _cascade(name: str) -> cv2.CascadeClassifier:
-    clf = cv2.CascadeClassifier(cv2.data.haarcascades + name)  # type: ignore[attr-defined]
-    if clf.empty():  # pragma: no cover - broken OpenCV install
-        raise RuntimeError(f"OpenCV Haar cascade {name} is missing (opencv<5 ships them)")
-    return clf
-
-
-def _grey(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-
-
-def _ranked(rects: np.ndarray, neighbours: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Detections, surest first (most neighbours), then largest, then top-left."""
-    rows = sorted(
-        (
-            (-int(n), -int(r[2]) * int(r[3]), int(r[1]), int(r[0]), tuple(int(v) for v in r))
-            for r, n in zip(rects, neighbours, strict=True)
-        ),
-    )
-    return [(r[4][0], r[4][1], r[4][2], r[4][3]) for r in rows]
-
-
-def detect_face_boxes(rgb: np.ndarray, fine: bool = False) -> list[tuple[int, int, int, int]]:
-    """Frontal-face candidates (x, y, w, h) in ``rgb`` pixels, surest first.
-
-    Searched on a grey copy :data:`DETECT_LONG_SIDE` long, or with ``fine`` at twice that
-    size down to half the minimum face size (small faces in large photos); ``fine`` returns
-    nothing when the photo is no larger than the first search.
-    """
-    h, w = rgb.shape[:2]
-    long_side = DETECT_LONG_SIDE * (2 if fine else 1)
-    if fine and max(h, w) <= DETECT_LONG_SIDE:
-        return []
-    factor = min(1.0, long_side / max(h, w))
-    grey = _grey(rgb)
-    if factor < 1.0:
-        size = (round(w * factor), round(h * factor))
-        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    grey = cv2.equalizeHist(grey)
-    min_side = max(24, int(min(grey.shape) * FACE_MIN_SIZE_FRACTION * (0.5 if fine else 1.0)))
-    found, neighbours = _cascade("haarcascade_frontalface_default.xml").detectMultiScale2(
-        grey, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side)
-    )
-    if len(found) == 0:
-        return []
-    return [
-        (round(x / factor), round(y / factor), round(bw / factor), round(bh / factor))
-        for x, y, bw, bh in _ranked(np.asarray(found), np.asarray(neighbours))
-    ]
-
-
-def _eye_pair(rects: np.ndarray, side: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Best (image-left, image-right) pair of eye rectangles in a face ROI of width ``side``."""
-    centres = [(r[0] + r[2] / 2.0, r[1] + r[3] / 2.0, float(r[2])) for r in rects]
-    best: tuple[float, int, int] | None = None
-    for i, (xi, yi, si) in enumerate(centres):
-        for j, (xj, yj, sj) in enumerate(centres):
-            if not (xi < side * 0.5 <= xj):
-                continue
-            dx, dy = xj - xi, yj - yi
-            if not (0.25 * side <= dx <= 0.7 * side) or abs(dy) > 0.35 * dx:
-                continue
-            score = abs(si - sj) / max(si, sj) + abs(dy) / side + abs(dx / side - 0.45)
-            if best is None or score < best[0]:
-                best = (score, i, j)
-    if best is None:
-        return None
-    a, b = centres[best[1]], centres[best[2]]
-    return np.array(a[:2]), np.array(b[:2])
-
-
-def _find_eyes(
-    rgb: np.ndarray, box: tuple[int, int, int, int]
-) -> tuple[tuple[float, float], tuple[float, float]] | None:
-    """Centres of the (image-left, image-right) eyes inside a face box, or None."""
-    x, y, w, h = box
-    ih, iw = rgb.shape[:2]
-    y0, y1 = max(0, y + int(0.12 * h)), min(ih, y + int(0.62 * h))
-    x0, x1 = max(0, x), min(iw, x + w)
-    if y1 - y0 <= 8 or x1 - x0 <= 8:
-        return None
-    factor = EYE_SEARCH_FACE_PX / h
-    roi = _grey(rgb[y0:y1, x0:x1])
-    roi = cv2.resize(
-        roi,
-        (max(1, round((x1 - x0) * factor)), max(1, round((y1 - y0) * factor))),
-        interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR,
-    )
-    roi = cv2.equalizeHist(roi)
-    min_eye = int(EYE_SEARCH_FACE_PX * 0.1)
-    for name in ("haarcascade_eye.xml", "haarcascade_eye_tree_eyeglasses.xml"):
-        eyes = _cascade(name).detectMultiScale(
-            roi, scaleFactor=1.08, minNeighbors=4, minSize=(min_eye, min_eye)
-        )
-        if len(eyes) >= 2:
-            rows = np.asarray(sorted(tuple(int(v) for v in e) for e in eyes), dtype=np.float64)
-            pair = _eye_pair(rows, roi.shape[1])
-            if pair is not None:
-                left = (x0 + float(pair[0][0]) / factor, y0 + float(pair[0][1]) / factor)
-                right = (x0 + float(pair[1][0]) / factor, y0 + float(pair[1][1]) / factor)
-                return left, right
-    return None
-
-
-FACE_CANDIDATES = 3
-"""Up to this many face candidates are tried; the first with two eyes wins (this rejects
-most false detections); when none has, the search is repeated at twice the resolution
-(:func:`detect_face_boxes` ``fine``), and failing that the surest box is used without
-eyes."""
+LANDMARK_WORK_LONG_SIDE = 1024
+"""Faces and landmarks are searched on a copy at most this long (px)."""
 
 
 def locate_face(rgb: np.ndarray) -> FaceGeometry | None:
-    """Face box, eye centres and roll, or None when no frontal face is found."""
-    boxes: list[tuple[int, int, int, int]] = []
-    for fine in (False, True):
-        candidates = detect_face_boxes(rgb, fine)
-        for box in candidates[:FACE_CANDIDATES]:
-            eyes = _find_eyes(rgb, box)
-            if eyes is not None:
-                left, right = eyes
-                roll = math.degrees(math.atan2(left[1] - right[1], right[0] - left[0]))
-                return FaceGeometry(box, True, left, right, roll)
-        boxes += candidates
-    if not boxes:
+    """The highest-scoring face (score at least ``landmarks.MIN_FACE_SCORE``) with its
+    landmarks and eye centres, or None when no face is found. When FaceMesh does not
+    confirm the face (its own score below ``landmarks.MIN_LANDMARK_SCORE``), the face is
+    returned without eyes: nothing is guessed."""
+    h, w = rgb.shape[:2]
+    factor = min(1.0, LANDMARK_WORK_LONG_SIDE / max(h, w))
+    work = rgb
+    if factor < 1.0:
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        work = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    detections = lm.detect_faces(work)
+    if not detections:
         return None
-    x, y, w, h = boxes[0]
-    ey = y + EYE_Y_IN_BOX * h
+    best = detections[0]
+    marks = lm.face_landmarks(work, best)
+    bx, by, bw, bh = (v / factor for v in best.box)
+    if marks.score < lm.MIN_LANDMARK_SCORE:
+        return FaceGeometry((bx, by, bw, bh), best.score, False, None, None, None)
+    points = marks.points / factor
+    oval = points[list(lm.FACE_OVAL)]
+    (x0, y0), (x1, y1) = oval.min(axis=0), oval.max(axis=0)
+    right, left = marks.right_eye, marks.left_eye
     return FaceGeometry(
-        boxes[0], False, (x + EYE_X_IN_BOX[0] * w, ey), (x + EYE_X_IN_BOX[1] * w, ey), None
+        (float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
+        best.score,
+        True,
+        (right[0] / factor, right[1] / factor),
+        (left[0] / factor, left[1] / factor),
+        points,
     )
 
 
@@ -230,6 +122,8 @@ class AlignedFace:
     valid: np.ndarray  # bool, False where the frame fell outside the photo
     d: float  # interocular distance in aligned pixels
     origin: tuple[float, float]  # eye midpoint in aligned pixels (u, v)
+    points: np.ndarray  # (468, 2) landmarks in aligned pixels (u, v)
+    to_image: np.ndarray  # 2x3: aligned pixels (u, v) -> analysed-image pixels
 
     def coords(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-pixel frame coordinates (x, y) in units of d."""
@@ -271,24 +165,110 @@ def align_face(rgb: np.ndarray, face: FaceGeometry) -> AlignedFace:
     aligned = cv2.warpAffine(crop, m, (out_w, out_h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     inside = np.full(crop.shape[:2], 255, np.uint8)
     valid = cv2.warpAffine(inside, m, (out_w, out_h), flags=flags, borderValue=0) == 255
-    return AlignedFace(aligned, valid, dc, (u0, v0))
+    # aligned -> image: crop (x, y) = m @ (u, v, 1); image = crop / (sx, sy) + (cx0, cy0)
+    to_image = np.array(
+        [
+            [m[0, 0] / sx, m[0, 1] / sx, m[0, 2] / sx + cx0],
+            [m[1, 0] / sy, m[1, 1] / sy, m[1, 2] / sy + cy0],
+        ]
+    )
+    to_aligned = cv2.invertAffineTransform(to_image)
+    assert face.points is not None
+    pts = np.hstack([face.points, np.ones((len(face.points), 1))]) @ to_aligned.T
+    return AlignedFace(aligned, valid, dc, (u0, v0), pts, to_image)
 
 
-def _ellipse(x: np.ndarray, y: np.ndarray, e: tuple[float, float, float, float]) -> np.ndarray:
-    cx, cy, rx, ry = e
-    return np.asarray(((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1.0)
+def _poly(shape: tuple[int, ...], points: np.ndarray, dilate_px: int = 0) -> np.ndarray:
+    """Filled polygon of ``points`` (an ordered outline or a convex hull), optionally grown
+    by ``dilate_px``."""
+    mask: np.ndarray = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+    if dilate_px > 0:
+        size = 2 * dilate_px + 1
+        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size)))
+    return np.asarray(mask > 0)
+
+
+def _hull(points: np.ndarray) -> np.ndarray:
+    return np.asarray(cv2.convexHull(points.astype(np.float32)).reshape(-1, 2))
+
+
+def _rect(shape: tuple[int, ...], x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+    h, w = shape[:2]
+    u = np.arange(w, dtype=np.float32)[None, :]
+    v = np.arange(h, dtype=np.float32)[:, None]
+    return np.asarray(
+        (u >= min(x0, x1)) & (u <= max(x0, x1)) & (v >= min(y0, y1)) & (v <= max(y0, y1))
+    )
+
+
+def zone_boxes(face: AlignedFace) -> dict[str, tuple[float, float, float, float]]:
+    """Zone rectangles (u0, u1, v0, v1) in aligned pixels, placed from the landmarks:
+
+    - forehead: between the middles of the brows (105, 334), from 35 % of the way from the
+      top of the mesh (10) down to the brows' upper edge, to 10 % above that edge;
+    - cheeks: from a quarter of the way in from the face's side (234 / 454) to 15 % short
+      of the nose wing (98 / 327), from 30 % of the way from the lower eyelid (145 / 374)
+      down to the mouth corner (61 / 291), to the mouth corner's level;
+    - nose: the dorsum, 35 % of the nose-wing width either side of the tip (4), from 10 %
+      below the bridge (6) to the tip;
+    - chin: between points 15 % in from the mouth corners, from a quarter of the way from
+      the lower lip (17) to the chin (152), to 15 % above the chin.
+    """
+    p = face.points
+
+    def u(i: int) -> float:
+        return float(p[i, 0])
+
+    def v(i: int) -> float:
+        return float(p[i, 1])
+
+    brow = float(np.mean([v(i) for i in (70, 63, 105, 66, 107, 300, 293, 334, 296, 336)]))
+    top = v(10)
+    boxes = {
+        "forehead": (u(105), u(334), top + 0.35 * (brow - top), brow - 0.1 * (brow - top)),
+    }
+    for name, side, wing, lid, corner in (
+        ("cheek_right", 234, 98, 145, 61),
+        ("cheek_left", 454, 327, 374, 291),
+    ):
+        span = u(wing) - u(side)
+        boxes[name] = (
+            u(side) + 0.25 * span,
+            u(wing) - 0.15 * span,
+            v(lid) + 0.3 * (v(corner) - v(lid)),
+            v(corner),
+        )
+    half = 0.35 * abs(u(327) - u(98)) / 2.0
+    boxes["nose"] = (u(4) - half, u(4) + half, v(6) + 0.1 * (v(4) - v(6)), v(4))
+    width = u(291) - u(61)
+    boxes["chin"] = (
+        u(61) + 0.15 * width,
+        u(291) - 0.15 * width,
+        v(17) + 0.25 * (v(152) - v(17)),
+        v(152) - 0.15 * (v(152) - v(17)),
+    )
+    return {name: boxes[name] for name in ZONE_NAMES}
+
+
+def exclusions(face: AlignedFace) -> list[np.ndarray]:
+    """Outlines (aligned pixels) of what is never skin: eyes, brows, lips, nostrils."""
+    p = face.points
+    return [
+        _hull(p[list(idx)])
+        for idx in (lm.RIGHT_EYE, lm.LEFT_EYE, lm.RIGHT_BROW, lm.LEFT_BROW, lm.LIPS, lm.NOSTRILS)
+    ]
 
 
 def region_masks(face: AlignedFace) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """(face area without eyes/brows/lips/nostrils, {zone: rectangle}) as boolean masks."""
-    x, y = face.coords()
-    area = _ellipse(x, y, FACE_OVAL) & face.valid
-    for e in EXCLUDE_ELLIPSES:
-        area &= ~_ellipse(x, y, e)
-    zones = {
-        name: (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-        for name, (x0, x1, y0, y1) in ZONES.items()
-    }
+    """(face area without eyes/brows/lips/nostrils, {zone: rectangle}) as boolean masks,
+    all from the landmarks: the area is the FaceMesh face oval."""
+    shape = face.valid.shape
+    area = _poly(shape, face.points[list(lm.FACE_OVAL)]) & face.valid
+    margin = max(1, round(EXCLUDE_DILATE_D * face.d))
+    for outline in exclusions(face):
+        area &= ~_poly(shape, outline, margin)
+    zones = {name: _rect(shape, *box) for name, box in zone_boxes(face).items()}
     return area, zones
 
 

@@ -48,6 +48,8 @@ class Photo(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     analysis = models.JSONField(default=dict)
+    # Earlier results, oldest first, each as stored before an explicit re-analysis.
+    previous_analyses = models.JSONField(default=list, blank=True)
     quality_ok = models.BooleanField(default=False)
     problems = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

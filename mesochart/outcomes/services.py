@@ -17,6 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mesochart.accounts.models import Clinic, Membership, User
 from mesochart.accounts.permissions import has_perm
@@ -31,7 +32,14 @@ from mesochart.care.models import (
 from mesochart.care.services.consents import consent_codes
 from mesochart.care.services.followups import surveillance_days
 from mesochart.errors import InvalidInput
-from mesochart.imaging import ImageError, analyze_bytes, compare_results, derived_jpeg
+from mesochart.imaging import (
+    ALGORITHM_VERSION,
+    ImageError,
+    analyze_image,
+    compare_results,
+    jpeg_copy,
+    load_for_analysis,
+)
 from mesochart.library.services import library_for
 from mesochart.patients.models import Patient
 from mesochart.protocols.library import load_library
@@ -65,6 +73,9 @@ PROBLEM_TEXT = {
     "face_too_small": "the face is too small in the frame",
     "tilted": "the head is tilted",
     "no_colour_card": "the colour card is missing",
+    "card_not_found": _("the colour card was asked for but not found"),
+    "eyes_not_found": _("the eyes were not found, so nothing was measured"),
+    "greyscale": _("the photo has no colour (greyscale)"),
     "pose": "the pose differs from the baseline",
     "scale": "the distance to the camera differs from the baseline",
     "framing": "the framing differs from the baseline",
@@ -110,7 +121,55 @@ def compare_with_baseline(photo: Photo) -> tuple[Photo | None, dict[str, Any] | 
 
 
 def problem_text(codes: Iterable[str]) -> list[str]:
-    return [PROBLEM_TEXT.get(code, code.replace("_", " ")) for code in codes]
+    return [str(PROBLEM_TEXT.get(code, code.replace("_", " "))) for code in codes]
+
+
+def analysis_outdated(photo: Photo) -> bool:
+    """True when the stored result is from an earlier algorithm version than this one."""
+    return str(photo.analysis.get("algorithm_version", "")) != ALGORITHM_VERSION
+
+
+def do_reanalyse_photo(actor: User, clinic: Clinic, photo: Photo) -> Photo:
+    """Analyse the stored original again with the current algorithm. The earlier result
+    is kept (``previous_analyses``), never overwritten silently; audited."""
+    if photo.clinic_id != clinic.pk:
+        raise InvalidInput("The photo must belong to this clinic")
+    with photo.original.open("rb") as handle:
+        data = handle.read()
+    try:
+        loaded = load_for_analysis(
+            data,
+            max_pixels=settings.IMAGE_MAX_PIXELS,
+            memory_budget=settings.IMAGE_MEMORY_BUDGET_MB * 1024 * 1024,
+        )
+    except ImageError as exc:
+        raise InvalidInput(
+            f"The stored photo cannot be analysed again: {exc.message}", field="photo"
+        ) from None
+    analysis = analyze_image(loaded)
+    with transaction.atomic():
+        locked = Photo.objects.select_for_update().get(pk=photo.pk, clinic=clinic)
+        before = str(locked.analysis.get("algorithm_version", ""))
+        locked.previous_analyses = [*locked.previous_analyses, locked.analysis]
+        locked.analysis = analysis
+        locked.quality_ok = bool(analysis["quality"]["ok"])
+        locked.problems = list(analysis["quality"]["problems"])
+        locked.save(update_fields=["previous_analyses", "analysis", "quality_ok", "problems"])
+        record(
+            "photo.reanalyse",
+            actor=actor,
+            clinic=clinic,
+            obj=locked.patient,
+            details={
+                "photo": str(locked.pk),
+                "from_version": before,
+                "to_version": analysis["algorithm_version"],
+                "quality_ok": locked.quality_ok,
+                "problems": locked.problems,
+            },
+        )
+    locked._hidden = False  # type: ignore[attr-defined]
+    return locked
 
 
 def _check_bytes(data: bytes) -> None:
@@ -149,8 +208,13 @@ def do_upload_photo(
         )
     _check_bytes(data)
     try:
-        analysis = analyze_bytes(data)
-        derived = derived_jpeg(data, max_long_side=DERIVED_LONG_SIDE)
+        loaded = load_for_analysis(
+            data,
+            max_pixels=settings.IMAGE_MAX_PIXELS,
+            memory_budget=settings.IMAGE_MEMORY_BUDGET_MB * 1024 * 1024,
+        )
+        analysis = analyze_image(loaded)
+        derived = jpeg_copy(loaded, DERIVED_LONG_SIDE)
     except ImageError as exc:
         raise InvalidInput(f"The photo file was refused: {exc.message}", field="photo") from None
     image = analysis["image"]

@@ -26,6 +26,7 @@ urlpatterns = [
     path("reports/export.csv", views.report_csv, name="report_csv"),
     path("photos/<uuid:photo_id>/", views.detail, name="detail"),
     path("photos/<uuid:photo_id>/compare/", views.compare, name="compare"),
+    path("photos/<uuid:photo_id>/reanalyse/", views.reanalyse, name="reanalyse"),
     path("photos/<uuid:photo_id>/image.jpg", views.image, name="image"),
     path("photos/<uuid:photo_id>/original/", views.original, name="original"),
 ]

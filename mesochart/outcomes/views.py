@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import check_perm, has_perm, require
 from mesochart.audit.services import record
@@ -139,8 +140,49 @@ def detail(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
         "quality": photo.analysis.get("quality", {}),
         "can_original": has_perm(request.membership, "photo.original"),
         "retake": services.retake_message(photo),
+        "overlay": _overlay(photo),
+        "outdated": services.analysis_outdated(photo),
+        "current_version": services.ALGORITHM_VERSION,
     }
     return render(request, "outcomes/detail.html", context)
+
+
+def _overlay(photo: Photo) -> dict[str, Any] | None:
+    """What the analysis located, in the photo's own pixels, for the SVG over the image."""
+    analysis = photo.analysis
+    face = analysis.get("face") or {}
+    box = face.get("box_px")
+    if not box:
+        return None
+
+    def points(pts: list[list[float]]) -> str:
+        return " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+
+    drawn = analysis.get("overlay") or {}
+    zones = [
+        {"name": name, "label": _zone_label(name), "points": points(pts), "at": pts[0]}
+        for name, pts in (drawn.get("zones_px") or {}).items()
+    ]
+    eyes = face.get("eyes_px") or {}
+    return {
+        "width": photo.width,
+        "height": photo.height,
+        "box": box,
+        "outline": points(drawn["face_outline_px"]) if drawn.get("face_outline_px") else "",
+        "zones": zones,
+        "eyes": [eyes[k] for k in ("right", "left") if k in eyes],
+        "eyes_found": bool(face.get("eyes_found")),
+        "stroke": round(max(1.0, photo.width / 400.0), 1),
+        "eye_r": round(max(2.0, photo.width / 150.0), 1),
+    }
+
+
+@login_required
+@require_POST
+def reanalyse(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
+    photo = photo_for(request, photo_id, "photo.take")
+    services.do_reanalyse_photo(request.user, request.clinic, photo)  # type: ignore[arg-type]
+    return redirect("outcomes:detail", photo.pk)
 
 
 @login_required

@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from mesochart.accounts.models import Clinic, Membership, User
 from mesochart.audit.services import record
 from mesochart.errors import Conflict, InvalidInput
+from mesochart.imaging import ImageError, open_image, verify_image
 from mesochart.patients.models import Patient
 from mesochart.protocols import load_library
 
@@ -163,7 +164,15 @@ def decode_signature(data: str | bytes | None) -> bytes:
     if not raw.startswith(PNG_MAGIC):
         raise InvalidInput("The signature is not a PNG image", field="signature")
     try:
-        with Image.open(io.BytesIO(raw)) as image:
+        opened = open_image(raw, max_pixels=settings.IMAGE_MAX_PIXELS)
+    except ImageError as exc:
+        if exc.code == "too_large":
+            raise InvalidInput(
+                f"The signature image is too large: {exc.message}", field="signature"
+            ) from None
+        raise InvalidInput("The signature image is damaged", field="signature") from None
+    try:
+        with opened as image:
             if image.format != "PNG":
                 raise InvalidInput("The signature is not a PNG image", field="signature")
             width, height = image.size
@@ -178,7 +187,7 @@ def decode_signature(data: str | bytes | None) -> bytes:
                 )
             image.load()
             extrema = cast("tuple[tuple[int, int], ...]", image.convert("RGBA").getextrema())
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
         raise InvalidInput("The signature image is damaged", field="signature") from None
     if all(low == high for low, high in extrema):
         raise InvalidInput("The signature is blank: draw it before saving", field="signature")
@@ -203,14 +212,30 @@ def check_scan(scan: UploadedFile | None) -> tuple[bytes, str, str]:
         raise InvalidInput("The scan must be a PDF, JPEG or PNG file", field="scan")
     content_type, ext = found
     if content_type != "application/pdf":
-        try:
-            with Image.open(io.BytesIO(content)) as image:
-                image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            raise InvalidInput("The scanned image is damaged", field="scan") from None
+        _check_scan_image(content)
     elif b"%%EOF" not in content[-2048:]:
         raise InvalidInput("The scanned PDF is incomplete", field="scan")
     return content, content_type, ext
+
+
+def _check_scan_image(content: bytes) -> None:
+    """Decode the whole scan (a cut-off file is refused, not kept), within the pixel and
+    memory limits of the settings."""
+    try:
+        verify_image(
+            content,
+            max_pixels=settings.IMAGE_MAX_PIXELS,
+            memory_budget=settings.IMAGE_MEMORY_BUDGET_MB * 1024 * 1024,
+        )
+    except ImageError as exc:
+        if exc.code == "truncated":
+            raise InvalidInput(
+                "The scanned image is incomplete: the file is cut short or damaged. Scan it again",
+                field="scan",
+            ) from None
+        if exc.code == "not_an_image":
+            raise InvalidInput("The scanned image is damaged", field="scan") from None
+        raise InvalidInput(f"The scanned image was refused: {exc.message}", field="scan") from None
 
 
 def _clean_photo_uses(kind: str, uses: Iterable[str]) -> list[str]:

@@ -36,7 +36,8 @@ def test_practitioner_takes_a_treatment_consent_with_a_drawn_signature(
     page.wait_for_selector("#signature-canvas")
     assert "Consent to treatment" in page.inner_text("#consent-text")
 
-    assert not page.is_visible("#id_scan")  # on screen is the default method
+    # on screen is the default method: the page's deferred script hides the scan input
+    page.wait_for_selector("#id_scan", state="hidden")
     page.check("input[name=method][value=paper_scan]")
     assert page.is_visible("#id_scan") and not page.is_visible("#signature-canvas")
     page.check("input[name=method][value=on_screen]")
@@ -71,3 +72,26 @@ def test_practitioner_takes_a_treatment_consent_with_a_drawn_signature(
     with page.expect_download() as download_info:
         page.click("#download-pdf")
     assert download_info.value.path().read_bytes().startswith(b"%PDF")
+
+
+def test_a_half_file_scan_is_refused_beside_the_scan_field(
+    live_server, page, clinic, staff, patient, tmp_path
+):
+    from mesochart.imaging.tests.helpers import astronaut, encode
+
+    whole = encode(astronaut(), "JPEG", quality=90)
+    half = tmp_path / "scan.jpg"
+    half.write_bytes(whole[: len(whole) // 2])
+    consents.ensure_default_templates(clinic, staff["manager"])
+    sign_in(page, live_server, "practitioner")
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page.click("#consents >> text=Take treatment consent")
+    page.click("text=Treatment consent (all protocols)")
+    page.wait_for_selector("#signature-canvas")
+    page.check("input[name=method][value=paper_scan]")
+    page.set_input_files("#id_scan", str(half))
+    page.click("text=Sign and save")
+    error = page.locator("#id_scan-error")
+    error.wait_for()
+    assert "incomplete" in error.inner_text()
+    assert SignedConsent.objects.count() == 0

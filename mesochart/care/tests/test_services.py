@@ -3,7 +3,9 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import timedelta
+from typing import Any
 
+import numpy as np
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -21,6 +23,7 @@ from mesochart.care.models import (
 from mesochart.care.services import consents
 from mesochart.conftest import create_patient
 from mesochart.errors import Conflict, InvalidInput
+from mesochart.imaging.tests.helpers import astronaut, decompression_bomb, encode
 
 from .factories import read, sign
 
@@ -152,6 +155,7 @@ def test_a_data_url_from_a_canvas_is_accepted(clinic, staff, patient, templates)
         png(5000, 60),
         png(200, 80, blank=True),
         b"\x89PNG\r\n\x1a\n" + b"\x00" * 100,
+        decompression_bomb(13500, 13500),
     ],
     ids=[
         "none",
@@ -164,6 +168,7 @@ def test_a_data_url_from_a_canvas_is_accepted(clinic, staff, patient, templates)
         "huge",
         "blank",
         "damaged",
+        "bomb",
     ],
 )
 def test_bad_signature_data_names_the_field_and_saves_nothing(
@@ -227,6 +232,23 @@ def test_a_scanned_paper_consent_is_kept(clinic, staff, patient, templates):
 def test_a_bad_scan_names_the_field_and_saves_nothing(
     clinic, staff, patient, templates, upload, message
 ):
+    _refused_scan(clinic, staff, patient, upload, message)
+
+
+def test_a_half_file_jpeg_scan_is_refused_as_incomplete(clinic, staff, patient, templates):
+    whole = encode(astronaut(), "JPEG", quality=90)
+    half = scan("form.jpg", whole[: len(whole) // 2], "image/jpeg")
+    _refused_scan(clinic, staff, patient, half, "incomplete")
+
+
+def test_a_decompression_bomb_scan_is_refused(clinic, staff, patient, templates):
+    bomb = scan("form.png", decompression_bomb(), "image/png")  # 64 MP of black, 80 KB
+    _refused_scan(clinic, staff, patient, bomb, "megapixels")
+    sliver = scan("form.png", encode(np.full((1, 60000, 3), 255, np.uint8)), "image/png")
+    _refused_scan(clinic, staff, patient, sliver, "60000x1")
+
+
+def _refused_scan(clinic: Any, staff: Any, patient: Any, upload: Any, message: str) -> None:
     with pytest.raises(InvalidInput) as info:
         sign(
             clinic,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from functools import cache
 from typing import Any
 
@@ -13,6 +15,30 @@ from skimage import data
 
 from mesochart.imaging import analyze_bytes
 from mesochart.imaging.colour import linear_to_srgb, reference_srgb8, srgb_to_linear
+
+
+def png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))
+        + kind
+        + payload
+        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    )
+
+
+def png_header(width: int, height: int, colour_type: int = 0) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
+
+
+def decompression_bomb(width: int = 8000, height: int = 8000) -> bytes:
+    """A valid, tiny PNG of ``width`` x ``height`` black grey pixels (64 MP by default)."""
+    comp = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)
+    parts = [comp.compress(row) for _ in range(height)]
+    parts.append(comp.flush())
+    return png_header(width, height) + png_chunk(b"IDAT", b"".join(parts)) + png_chunk(b"IEND", b"")
+
 
 # Eye midpoint of the astronaut (image pixels), measured by the detector.
 ASTRONAUT_FACE_CENTRE = (224.0, 110.0)

@@ -78,7 +78,7 @@ def test_command_prints_one_json_object_and_exit_codes(tmp_path: Path) -> None:
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
-    assert result["face_found"] is True and result["algorithm_version"] == "1.0.0"
+    assert result["face_found"] is True and result["algorithm_version"] == "1.1.0"
     assert result["comparison"]["comparable"] is False
     assert result["comparison"]["problems"] == ["pose"]
     assert result["comparison"]["roll_diff_deg"] < -8
@@ -99,4 +99,4 @@ def test_card_flag_without_a_card_reports_it(tmp_path: Path) -> None:
     code, out, _ = run_analyze_photo(photo, None, card=True)
     result = json.loads(out)
     assert code == 0 and result["quality"]["colour_card"] is False
-    assert "no_colour_card" in result["quality"]["problems"]
+    assert "card_not_found" in result["quality"]["problems"]

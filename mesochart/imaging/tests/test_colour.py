@@ -70,7 +70,7 @@ def test_detects_rendered_card_and_measures_its_patches() -> None:
 
 def test_no_card_in_plain_photos() -> None:
     assert detect_card(astronaut()) is None
-    assert analyse(astronaut(), card=True)["quality"]["problems"] == ["no_colour_card"]
+    assert analyse(astronaut(), card=True)["quality"]["problems"] == ["card_not_found"]
 
 
 def test_card_calibration_brings_patches_to_reference_and_removes_the_cast_from_skin() -> None:
@@ -80,7 +80,7 @@ def test_card_calibration_brings_patches_to_reference_and_removes_the_cast_from_
     uncalibrated = analyse(scale_linear(astronaut(), CAST))  # same cast, no card
     calibrated = analyse(cast, card=True)
     assert calibrated["quality"]["colour_card"] is True
-    assert "no_colour_card" not in calibrated["quality"]["problems"]
+    assert "card_not_found" not in calibrated["quality"]["problems"]
     cal = calibrated["colour_calibration"]
     assert cal["patch_delta_e_before"] > 8 and cal["patch_delta_e_after"] < 3
     for key in ("L", "a", "b"):

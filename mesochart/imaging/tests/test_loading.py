@@ -2,39 +2,22 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from mesochart.imaging import MAX_PIXELS, ImageError, derived_jpeg, load_image
+from mesochart.imaging import (
+    MAX_PIXELS,
+    ImageError,
+    analyze_bytes,
+    derived_jpeg,
+    load_image,
+    verify_image,
+)
+from mesochart.imaging.loading import decode_cost, open_image
 
-from .helpers import astronaut, encode
-
-
-def png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(payload))
-        + kind
-        + payload
-        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
-    )
-
-
-def png_header(width: int, height: int, colour_type: int = 0) -> bytes:
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
-
-
-def decompression_bomb(width: int = 8000, height: int = 8000) -> bytes:
-    """A valid, tiny PNG of ``width`` x ``height`` black grey pixels (64 MP by default)."""
-    comp = zlib.compressobj(9)
-    row = b"\x00" * (width + 1)
-    parts = [comp.compress(row) for _ in range(height)]
-    parts.append(comp.flush())
-    return png_header(width, height) + png_chunk(b"IDAT", b"".join(parts)) + png_chunk(b"IEND", b"")
+from .helpers import astronaut, decompression_bomb, encode, png_chunk, png_header
 
 
 def code_of(data: bytes) -> str:
@@ -135,3 +118,60 @@ def test_derived_jpeg_strips_exif_and_applies_orientation() -> None:
 def test_derived_jpeg_refuses_what_load_refuses() -> None:
     with pytest.raises(ImageError):
         derived_jpeg(b"\xff\xd8\xff")
+
+
+def test_a_sliver_of_60000_by_1_pixels_is_refused_not_crashed() -> None:
+    sliver = encode(np.full((1, 60000, 3), 128, np.uint8))
+    with pytest.raises(ImageError) as info:
+        analyze_bytes(sliver)
+    assert info.value.code == "bad_shape" and "60000x1" in info.value.message
+    assert code_of(encode(np.full((4, 4, 3), 128, np.uint8))) == "bad_shape"
+
+
+def test_a_narrow_but_sensible_image_is_analysed() -> None:
+    assert analyze_bytes(encode(np.full((8, 80, 3), 128, np.uint8)))["face_found"] is False
+
+
+def test_a_decode_over_the_memory_budget_is_refused_before_decoding() -> None:
+    rgba = encode(np.full((2000, 2000, 4), 200, np.uint8))  # 16 MB decoded
+    with pytest.raises(ImageError) as info:
+        load_image(rgba, memory_budget=8 * 1024 * 1024)
+    assert info.value.code == "over_memory_budget"
+    assert "2000x2000" in info.value.message and "limit is 8 MB" in info.value.message
+    assert load_image(rgba, memory_budget=64 * 1024 * 1024).rgb.shape == (2000, 2000, 3)
+
+
+def test_a_large_png_is_decoded_once_and_reduced_in_eight_bits() -> None:
+    rgba = np.full((4100, 4100, 4), 255, np.uint8)
+    rgba[:, :, :3] = (180, 120, 100)
+    rgba[:2000, :, 3] = 0  # transparent top: white after compositing
+    loaded = load_image(encode(rgba), draft_long_side=2000)
+    assert (loaded.width, loaded.height) == (4100, 4100)
+    assert loaded.rgb.shape == (2050, 2050, 3) and loaded.rgb.dtype == np.uint8
+    assert loaded.scale == 0.5
+    assert tuple(loaded.rgb[0, 0]) == (255, 255, 255)
+    assert tuple(loaded.rgb[-1, -1]) == (180, 120, 100)
+
+
+def test_the_cost_of_a_60_megapixel_rgba_png_stays_within_the_default_budget() -> None:
+    im = open_image(png_header(7745, 7745, 6) + png_chunk(b"IDAT", b""))  # RGBA, header only
+    cost = decode_cost(im, 2000)
+    assert 7745 * 7745 * 4 < cost < 300 * 1024 * 1024
+
+
+def test_verify_decodes_the_whole_file() -> None:
+    data = encode(astronaut(), "JPEG", quality=90)
+    assert verify_image(data) == ("JPEG", 512, 512)
+    for half in (data[: len(data) // 2], encode(astronaut())[:-4000]):
+        with pytest.raises(ImageError) as info:
+            verify_image(half)
+        assert info.value.code == "truncated"
+
+
+def test_verify_refuses_a_bomb_from_its_header() -> None:
+    with pytest.raises(ImageError) as info:
+        verify_image(decompression_bomb())
+    assert info.value.code == "too_large"
+    with pytest.raises(ImageError) as info:
+        verify_image(decompression_bomb(3000, 3000), max_pixels=4_000_000)
+    assert info.value.code == "too_large"

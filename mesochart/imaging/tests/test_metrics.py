@@ -15,7 +15,7 @@ METRIC_KEYS = {"pixels", "L", "a", "b", "ita_deg", "redness", "evenness", "textu
 
 def test_astronaut_face_zones_and_keys() -> None:
     result = astronaut_result()
-    assert result["algorithm_version"] == "1.0.0"
+    assert result["algorithm_version"] == "1.1.0"
     assert result["face_found"] is True
     assert result["image"]["width"] == 512 and len(result["image"]["sha256"]) == 64
     assert set(result["zones"]) == set(ZONE_NAMES)
@@ -40,12 +40,21 @@ def test_ita_follows_its_formula() -> None:
 
 
 def test_photos_without_a_face() -> None:
-    for rgb in (data.chelsea(), data.coffee(), data.camera()):
+    for rgb in (data.chelsea(), data.coffee()):
         result = analyse(rgb)
         assert result["face_found"] is False
         assert result["zones"] == {} and result["whole_face"] == {}
         assert "no_face" in result["quality"]["problems"]
         assert result["quality"]["ok"] is False and result["quality"]["roll_deg"] is None
+
+
+def test_a_greyscale_photo_is_reported_not_passed() -> None:
+    result = analyse(data.camera())  # the cameraman: a real face, no colour
+    assert result["face_found"] is True
+    assert "greyscale" in result["quality"]["problems"] and result["quality"]["ok"] is False
+    grey = np.repeat(astronaut().mean(axis=2).astype(np.uint8)[:, :, None], 3, axis=2)
+    assert "greyscale" in analyse(grey)["quality"]["problems"]
+    assert "greyscale" not in astronaut_result()["quality"]["problems"]
 
 
 def test_blur_lowers_texture_and_sharpness() -> None:

@@ -125,3 +125,58 @@ def test_live_camera_capture_with_the_baseline_ghost_uploads_the_frame(
     captured = Photo.objects.filter(original_filename="capture.jpg").first()
     assert captured is not None and captured.original_format == "JPEG"
     assert not captured.quality_ok and "face" in " ".join(captured.problems)
+
+
+def test_a_photo_that_cannot_be_analysed_is_refused_beside_the_file_field(
+    live_server, page, clinic, staff, patient, tmp_path
+):
+    from PIL import Image
+
+    sliver = tmp_path / "sliver.png"
+    Image.new("RGB", (60000, 1), (128, 128, 128)).save(sliver, format="PNG")
+    photo_consent(clinic, staff, patient)
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "practitioner")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/outcomes/patients/{patient.pk}/photos/new/?view=front")
+    page.set_input_files("#id_photo", str(sliver))
+    page.click("#upload-form button[type=submit]")
+    error = page.locator("#id_photo-error")
+    error.wait_for()
+    assert "60000x1" in error.inner_text()
+    assert Photo.objects.count() == 0
+
+
+def test_the_photo_page_overlays_what_was_measured_and_offers_reanalysis_of_old_results(
+    live_server, page, clinic, staff, patient
+):
+    from .factories import upload
+
+    photo_consent(clinic, staff, patient)
+    photo = upload(clinic, staff, patient)
+    old = dict(photo.analysis)
+    old["algorithm_version"] = "1.0.0"
+    photo.analysis = old
+    photo.save(update_fields=["analysis"])
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", "practitioner")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+    page.goto(f"{live_server.url}/outcomes/photos/{photo.pk}/")
+    page.wait_for_function("document.querySelector('#photo-overlay img').naturalWidth > 0")
+    image = page.locator("#photo-overlay img").bounding_box()
+    svg = page.locator("#overlay").bounding_box()
+    assert image and svg
+    assert abs(image["width"] - svg["width"]) < 1.5 and abs(image["height"] - svg["height"]) < 1.5
+    assert abs(image["x"] - svg["x"]) < 1.5 and abs(image["y"] - svg["y"]) < 1.5
+    assert page.locator("#overlay polygon.zone").count() == 5
+    assert page.locator("#overlay circle.eye").count() == 2
+    assert "1.0.0" in page.inner_text("#outdated")
+    page.click("#outdated button[type=submit]")
+    page.wait_for_selector("#previous")
+    assert page.locator("#outdated").count() == 0
+    photo.refresh_from_db()
+    assert photo.analysis["algorithm_version"] == "1.1.0" and len(photo.previous_analyses) == 1

@@ -144,6 +144,44 @@ def test_too_many_pixels_is_refused(clinic, staff, patient, consented):
     assert not Photo.objects.exists() and media_files() == []
 
 
+def test_a_sliver_of_60000_by_1_pixels_is_refused_naming_the_field(
+    clinic, staff, patient, consented, client_as
+):
+    sliver = io.BytesIO()
+    Image.new("RGB", (60000, 1), (128, 128, 128)).save(sliver, format="PNG")
+    response = post_photo(client_as("practitioner"), patient, sliver.getvalue())
+    assert response.status_code == 400
+    assert "60000x1" in response.context["form"].errors["photo"][0]
+    assert not Photo.objects.exists() and media_files() == []
+
+
+def test_a_photo_over_the_memory_budget_is_refused_naming_the_field(
+    clinic, staff, patient, consented, settings
+):
+    settings.IMAGE_MEMORY_BUDGET_MB = 64
+    big = io.BytesIO()
+    Image.new("RGBA", (5000, 5000), (200, 150, 120, 255)).save(big, format="PNG")
+    with pytest.raises(InvalidInput) as info:
+        upload(clinic, staff, patient, big.getvalue())
+    assert info.value.field == "photo" and "limit is 64 MB" in info.value.message
+    assert not Photo.objects.exists() and media_files() == []
+
+
+def test_an_upload_decodes_the_photo_once(clinic, staff, patient, consented, monkeypatch):
+    from mesochart.imaging import loading
+
+    calls: list[int] = []
+    real = loading._decode
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loading, "_decode", counting)
+    upload(clinic, staff, patient)
+    assert len(calls) == 1
+
+
 def test_derived_copy_has_no_exif(clinic, staff, patient, consented):
     data = jpeg_with_exif()
     with Image.open(io.BytesIO(data)) as source:
