@@ -234,6 +234,12 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "private-media"))).resolve()
 MEDIA_URL = ""
 FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Private files are written whole or not at all (see mesochart/core/storage.py).
+STORAGES = {
+    "default": {"BACKEND": "mesochart.core.storage.PrivateStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # Photos and scanned consents: the largest image decoded (pixels) and the memory one decode
