@@ -36,8 +36,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check mesochart bench
-	$(BIN)/ruff format --check mesochart bench
+	$(BIN)/ruff check mesochart bench .ci/fault_test.py
+	$(BIN)/ruff format --check mesochart bench .ci/fault_test.py
 	$(BIN)/mypy mesochart
 
 format: $(STAMP)
