@@ -23,7 +23,7 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "today": clinic.today() if clinic else None,
         # Counted up to the cap only: "more than 1,000" costs the same at any size.
-        "patient_count": patients.values("pk")[: PATIENT_COUNT_CAP + 1].count(),
+        "patient_count": patients.order_by().values("pk")[: PATIENT_COUNT_CAP + 1].count(),
         "patient_count_cap": PATIENT_COUNT_CAP,
         "recent_patients": list(patients.order_by("-updated_at")[:8]),
     }
