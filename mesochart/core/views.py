@@ -13,6 +13,8 @@ from mesochart.outcomes.services import dashboard_context
 from mesochart.patients.access import patients_visible_to
 from mesochart.stock.services import alerts as stock_alerts
 
+PATIENT_COUNT_CAP = 1000
+
 
 @login_required
 def dashboard(request: ClinicRequest) -> HttpResponse:
@@ -20,7 +22,9 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     patients = patients_visible_to(request)
     context: dict[str, Any] = {
         "today": clinic.today() if clinic else None,
-        "patient_count": patients.count(),
+        # Counted up to the cap only: "more than 1,000" costs the same at any size.
+        "patient_count": patients.order_by().values("pk")[: PATIENT_COUNT_CAP + 1].count(),
+        "patient_count_cap": PATIENT_COUNT_CAP,
         "recent_patients": list(patients.order_by("-updated_at")[:8]),
     }
     if clinic is not None and has_perm(request.membership, "followup.view"):

@@ -74,6 +74,8 @@ class Patient(models.Model):
                 "clinic", Lower("family_name"), Lower("given_name"), name="patient_clinic_name_idx"
             ),
             models.Index(fields=["clinic", "birth_date"], name="patient_clinic_birth_idx"),
+            # The dashboard's "recently updated".
+            models.Index(fields=["clinic", "-updated_at"], name="patient_clinic_updated_idx"),
             models.Index(
                 fields=["clinic", "name_key", "birth_date"], name="patient_dup_name_birth_idx"
             ),

@@ -64,7 +64,13 @@ def do_create_patient(
             created_by=actor,
             **{name: data[name] for name in PATIENT_FIELDS if name in data},
         )
-        patient.full_clean()
+        # Field validation only: the foreign keys are objects the caller holds, the id is
+        # new and the record number was just allocated; the database guarantees the rest.
+        patient.full_clean(
+            exclude=["organisation", "clinic", "created_by"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
         duplicates = possible_duplicates(
             clinic, {name: getattr(patient, name) for name in PATIENT_FIELDS}
         )
@@ -73,7 +79,9 @@ def do_create_patient(
         for name in PROFILE_FIELDS:
             if profile is not None and name in profile:
                 setattr(medical, name, profile[name])
-        medical.full_clean()
+        medical.full_clean(
+            exclude=["patient", "updated_by"], validate_unique=False, validate_constraints=False
+        )
         medical.save(force_insert=True)
         snapshot = medical.snapshot()
         MedicalProfileVersion.objects.create(

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 from django.db import connection, transaction
 
 from mesochart.accounts.models import Clinic, Organisation, User
+from mesochart.patients import keys
 from mesochart.patients.models import Patient
 from mesochart.protocols import load_library
 
@@ -34,8 +35,19 @@ ADMINISTRATIONS_PER_LOT = 400
 ADMINISTRATIONS_PER_PATIENT = 25
 MIXTURE_SHARE = 0.05
 MIX = "revitalisation-lidocaine-mix"
-GIVEN = ["Amira", "Elena", "Grace", "Hannah", "Julia", "Laura", "Maya", "Nadia", "Rosa", "Zoe"]
-FAMILY = ["Moreau", "Hughes", "Silva", "Berg", "Okafor", "Chen", "Nair", "Marin", "Price", "Hart"]
+GIVEN = [
+    "Amira", "Elena", "Grace", "Hannah", "Julia", "Laura", "Maya", "Nadia", "Rosa", "Zoe",
+    "Élodie", "Chloé", "Inès", "Zoë", "Léa", "Jürgen", "Björn", "Małgorzata", "Søren", "Ana",
+    "Noémie", "Françoise", "Iñaki", "Sébastien", "Anaïs", "José", "Lucía", "Joël", "Aurélie",
+    "Thomas", "Marta", "Sofia", "Olga", "Priya", "Yusuf", "Camille", "Hélène", "Renée",
+]  # fmt: skip
+FAMILY = [
+    "Moreau", "Hughes", "Silva", "Berg", "Okafor", "Chen", "Nair", "Marin", "Price", "Hart",
+    "Lefèvre", "Müller", "Núñez", "Gonçalves", "Østergaard", "Wiśniewska", "Dvořák", "Brontë",
+    "García", "Hernández", "Rodríguez", "Schäfer", "Löwe", "Citroën", "Fernández", "Peña",
+    "Kowalski", "Rossi", "Dubois", "Fontaine", "Durand", "Girard", "Martínez", "O'Brien",
+    "Van der Berg", "Novák", "Jäger", "Çelik", "Yilmaz", "Ramírez", "Sánchez", "Bianchi",
+]  # fmt: skip
 ZONES = ["forehead", "cheek_left", "cheek_right", "perioral", "neck", "decollete", "submental"]
 MOVEMENT_COLUMNS = (
     "organisation_id",
@@ -163,14 +175,20 @@ def seed_scale(
     administrations: int,
     clinics: int = 4,
     *,
+    patients: int | None = None,
     seed: int = 1,
     batch: int = 20_000,
     quiet: bool = False,
     today: date | None = None,
     stream: TextIO | None = None,
 ) -> ScaleResult:
-    """Create one organisation with ``clinics`` clinics and about ``administrations``
-    administrations (exactly that many administered movements)."""
+    """Create one organisation with ``clinics`` clinics, ``patients`` patients (by default
+    one per 25 administrations, at least 10 per clinic) and exactly ``administrations``
+    administered movements.
+
+    Patients have varied names (accented ones among them), record numbers, phones and
+    emails, and their duplicate-check match keys set (``bulk_create`` skips ``save()``).
+    """
     started = time.perf_counter()
     rng = random.Random(seed)
     library = load_library()
@@ -204,29 +222,18 @@ def seed_scale(
     ]
 
     # Patients, spread over the clinics.
-    n_patients = max(10 * len(clinic_rows), administrations // ADMINISTRATIONS_PER_PATIENT)
-    patients = [
-        Patient(
-            organisation=org,
-            clinic=clinic_rows[i % len(clinic_rows)],
-            mrn=f"{org.mrn_prefix}-{i + 1:08d}",
-            given_name=rng.choice(GIVEN),
-            family_name=rng.choice(FAMILY),
-            birth_date=date(1950 + rng.randrange(55), 1 + rng.randrange(12), 1 + rng.randrange(28)),
-            sex="female" if rng.random() < 0.85 else "male",
-            phone=f"+44 7700 {rng.randrange(10**6):06d}",
-            email=f"p{i + 1}@example.org",
-            created_by=actor,
-        )
-        for i in range(n_patients)
-    ]
-    _bulk(Patient, patients, "patients", 5000, quiet, stream)
+    if patients is None:
+        n_patients = max(10 * len(clinic_rows), administrations // ADMINISTRATIONS_PER_PATIENT)
+    else:
+        n_patients = patients
+    patient_rows = [_patient(rng, org, clinic_rows, actor, i) for i in range(n_patients)]
+    _bulk(Patient, patient_rows, "patients", 5000, quiet, stream)
     org.next_mrn = n_patients + 1
     org.save(update_fields=["next_mrn"])
     by_clinic: dict[uuid.UUID, list[uuid.UUID]] = {c.pk: [] for c in clinic_rows}
-    for p in patients:
+    for p in patient_rows:
         by_clinic[p.clinic_id].append(p.pk)
-    del patients
+    del patient_rows
 
     # Lots: every product in every clinic, enough of them for ~400 administrations each.
     n_lots = max(len(products) * len(clinic_rows), administrations // ADMINISTRATIONS_PER_LOT)
@@ -304,6 +311,30 @@ def seed_scale(
         preparations,
         time.perf_counter() - started,
     )
+
+
+def _patient(
+    rng: random.Random, org: Organisation, clinics: list[Clinic], actor: User, i: int
+) -> Patient:
+    given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+    local = "".join(
+        c for c in keys.fold(f"{given}.{family}") if c.isascii() and (c.isalnum() or c == ".")
+    )
+    patient = Patient(
+        organisation=org,
+        clinic=clinics[i % len(clinics)],
+        mrn=f"{org.mrn_prefix}-{i + 1:08d}",
+        given_name=given,
+        family_name=family,
+        birth_date=date(1950 + rng.randrange(55), 1 + rng.randrange(12), 1 + rng.randrange(28)),
+        sex="female" if rng.random() < 0.85 else "male",
+        phone=f"+44 7{rng.randrange(10**9):09d}",
+        email=f"{local}{i + 1}@example.org",
+        preferred_language=rng.choice(["en", "en", "fr", "de", "es", "it"]),
+        created_by=actor,
+    )
+    patient.set_match_keys()
+    return patient
 
 
 def _sessions(

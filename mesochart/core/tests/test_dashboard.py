@@ -139,3 +139,43 @@ def test_a_role_without_stock_runs_no_stock_query(client_as: Any, clinic: Any, s
     with CaptureQueriesContext(connection) as ctx:
         client_as("reception").get(reverse("core:dashboard"))
     assert not [q for q in ctx.captured_queries if "stock_" in q["sql"]]
+
+
+def test_dashboard_patients_card_costs_the_same_for_5_or_200_patients_and_caps_the_count(
+    client_as: Any, clinic: Any, staff: Any, other_clinic: Any, monkeypatch: Any
+) -> None:
+    from mesochart.conftest import create_patient
+    from mesochart.core import views
+
+    client = client_as("reception")
+    for i in range(5):
+        create_patient(clinic, staff["reception"], family_name=f"Few{i}")
+    client.get(reverse("core:dashboard"))
+    with CaptureQueriesContext(connection) as few:
+        response = client.get(reverse("core:dashboard"))
+    assert '<p class="bignum">5</p>' in response.content.decode()
+    for i in range(195):
+        create_patient(clinic, staff["reception"], family_name=f"Many{i}")
+    create_patient(other_clinic, staff["reception"], family_name="Elsewhere")
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(reverse("core:dashboard"))
+    assert len(many.captured_queries) == len(few.captured_queries)
+    counts = [q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"]]
+    assert counts and not [q for q in counts if "patients_patient" in q and "ORDER BY" in q]
+    page = response.content.decode()
+    assert '<p class="bignum">200</p>' in page and "Elsewhere" not in page
+    monkeypatch.setattr(views, "PATIENT_COUNT_CAP", 150)
+    page = client.get(reverse("core:dashboard")).content.decode()
+    assert '<p class="bignum">more than 150</p>' in page
+
+
+def test_recently_updated_patients_are_read_from_the_clinic_updated_index(clinic: Any) -> None:
+    from mesochart.patients.models import Patient
+
+    query = Patient.objects.filter(clinic=clinic).order_by("-updated_at")[:8]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")
+        plan = query.explain()
+    assert "patient_clinic_updated_idx" in plan

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -50,3 +52,39 @@ def test_patient_chart_has_a_constant_query_budget(
     with django_assert_num_queries(few):
         response = client.get(reverse("patients:chart", args=[patient.pk]))
     assert "Version 31" in response.content.decode()
+
+
+def test_registration_runs_a_handful_of_statements_audit_included(clinic, staff):
+    from mesochart.audit.models import AuditEvent
+
+    create_patient(clinic, staff["reception"])  # the audit chain head exists from here on
+    data = {
+        "given_name": "Élodie",
+        "family_name": "Moreau",
+        "birth_date": date(1990, 1, 1),
+        "sex": "female",
+        "phone": "+44 7700 900123",
+        "email": "elodie@example.org",
+    }
+    with CaptureQueriesContext(connection) as ctx:
+        patient = services.do_create_patient(staff["reception"], clinic, data, {"fitzpatrick": 3})
+    statements = [q["sql"] for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]]
+    # Record number (select, update), duplicate check, patient, profile, its first
+    # version, audit (chain head, event, head update): no existence checks.
+    assert len(statements) == 9, "\n".join(statements)
+    assert not [s for s in statements if s.startswith("SELECT 1 AS")]
+    assert AuditEvent.objects.filter(action="patient.create", object_id=str(patient.pk)).exists()
+
+
+def test_registration_still_validates_fields(clinic, staff):
+    from django.core.exceptions import ValidationError
+
+    data = {"given_name": "A" * 101, "family_name": "B", "birth_date": date(1990, 1, 1)}
+    with pytest.raises(ValidationError) as caught:
+        services.do_create_patient(staff["reception"], clinic, {**data, "sex": "female"})
+    assert "given_name" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:
+        services.do_create_patient(
+            staff["reception"], clinic, {**data, "given_name": "A", "sex": "female"}, {"bmi": 500}
+        )
+    assert "bmi" in caught.value.message_dict

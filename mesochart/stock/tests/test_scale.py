@@ -33,3 +33,32 @@ def test_seed_scale_writes_exactly_n_administrations_with_mixtures_and_indexes()
             if info["index"]
         }
     assert {"movement_lot_kind_idx", "movement_prep_kind_idx", "movement_patient_idx"} <= names
+
+
+def test_seed_scale_patients_builds_a_chain_with_varied_accented_people_and_match_keys():
+    from mesochart.patients import keys
+    from mesochart.patients.models import Patient
+
+    out = io.StringIO()
+    call_command("seed-scale", patients=300, clinics=3, quiet=True, stdout=out)
+    patients = list(Patient.objects.all())
+    assert len(patients) == 300
+    assert "300 patients" in out.getvalue()
+    assert len({p.clinic_id for p in patients}) == 3
+    assert len({p.mrn for p in patients}) == 300
+    assert any(keys.fold(p.family_name) != p.family_name.lower() for p in patients)
+    assert len({(p.given_name, p.family_name) for p in patients}) > 100
+    for p in patients:
+        assert p.email.isascii() and "@" in p.email and p.phone.startswith("+44 7")
+        assert p.name_key == keys.name_key(p.family_name, p.given_name)
+        assert p.phone_key == keys.phone_key(p.phone) and p.email_key == keys.email_key(p.email)
+    org = patients[0].organisation
+    org.refresh_from_db()
+    assert org.next_mrn == 301
+
+
+def test_seed_scale_without_patients_or_administrations_is_refused():
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("seed-scale", stderr=err)
+    assert "--patients" in err.getvalue()

@@ -1,4 +1,5 @@
-"""mesochart seed-scale --administrations N [--clinics K]: a synthetic chain for benchmarks."""
+"""mesochart seed-scale [--patients N] [--administrations M] [--clinics K]: a synthetic chain
+for benchmarks."""
 
 from __future__ import annotations
 
@@ -16,19 +17,28 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--administrations", type=int, required=True)
+        parser.add_argument("--patients", type=int, help="patients (default: administrations/25)")
+        parser.add_argument("--administrations", type=int, default=0)
         parser.add_argument("--clinics", type=int, default=4)
         parser.add_argument("--seed", type=int, default=1, help="random seed")
         parser.add_argument("--batch", type=int, default=20_000, help="rows per insert batch")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["administrations"] < 1:
-            self.stderr.write("--administrations must be at least 1")
+        patients = options["patients"]
+        if patients is None and options["administrations"] < 1:
+            self.stderr.write("give --patients or --administrations (at least 1)")
+            raise SystemExit(2)
+        if patients is not None and patients < 1:
+            self.stderr.write("--patients must be at least 1")
+            raise SystemExit(2)
+        if options["administrations"] < 0:
+            self.stderr.write("--administrations must not be negative")
             raise SystemExit(2)
         result = seed_scale(
             options["administrations"],
             options["clinics"],
+            patients=patients,
             seed=options["seed"],
             batch=options["batch"],
             quiet=options["quiet"],
