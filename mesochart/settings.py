@@ -238,6 +238,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 PATIENTS_PAGE_SIZE = env_int("PATIENTS_PAGE_SIZE", 25, minimum=5)
 
+# Audit log (see docs/audit.md): events are HMAC-signed with a key kept outside the
+# database, and signed checkpoints of the chain head are appended to a file outside it.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
+AUDIT_KEY_FILE = Path(env_str("AUDIT_KEY_FILE", str(VAR_DIR / "audit_key"))).resolve()
+AUDIT_CHECKPOINT_FILE = Path(
+    env_str("AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl"))
+).resolve()
+AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 100, minimum=1)
+
 # Stock (read through mesochart/stock/conf.py). Cold chain for refrigerated products
 # is 2-8 C as in the products' storage instructions; a reading outside quarantines the
 # fridge's lots. Opened multi-dose vials: 28 days after first puncture unless the
