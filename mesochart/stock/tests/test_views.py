@@ -401,3 +401,12 @@ def test_plain_fill_from_scan_renders_the_page_with_lots_to_use_first(client_as,
     assert "<html" in body and 'value="NEW-1"' in body
     assert lot.lot_number in body.split('id="fefo-result"')[1]
     assert Lot.objects.count() == 1
+
+
+def test_csv_upload_with_an_overlong_field_is_a_400_naming_the_line(client_as, fridge):
+    url = reverse("stock:fridge_upload", args=[fridge.pk])
+    big = b"recorded_at,temperature_c\n" + b"x" * 140_000 + b",4\n"
+    response = client_as("practitioner").post(url, {"file": SimpleUploadedFile("log.csv", big)})
+    assert response.status_code == 400
+    assert "line 2" in response.content.decode()
+    assert not FridgeReading.objects.exists()
