@@ -41,6 +41,12 @@ def _audit_key(settings: Any, tmp_path: Any) -> None:
     settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
 
 
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings: Any) -> None:
+    """Background tasks run at once, in the test's own process and database."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 def make_user(username: str, clinic: Clinic, role: str) -> User:
     user = User.objects.create_user(
         username=username, password=PASSWORD, first_name=username.title()

@@ -132,6 +132,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "mesochart.audit",
+    "django_tasks",
+    "django_tasks_db",
     "mesochart.accounts",
     "mesochart.patients",
     "mesochart.library",
@@ -246,6 +248,13 @@ AUDIT_CHECKPOINT_FILE = Path(
     env_str("AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl"))
 ).resolve()
 AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 100, minimum=1)
+
+# Background tasks (Django's task API via django-tasks): the database backend by default,
+# run by `mesochart worker`; TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend
+# runs them in the request instead.
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# A fridge CSV with more data lines than this is imported by a background task.
+STOCK_IMPORT_BACKGROUND_ROWS = env_int("STOCK_IMPORT_BACKGROUND_ROWS", 5000, minimum=1)
 
 # Stock (read through mesochart/stock/conf.py). Cold chain for refrigerated products
 # is 2-8 C as in the products' storage instructions; a reading outside quarantines the

@@ -29,7 +29,7 @@ from mesochart.patients.models import Patient
 from mesochart.protocols import load_library
 from mesochart.protocols.library import Mixture, Product
 
-from . import conf
+from . import conf, tasks
 from .errors import StockRuleError
 from .gs1 import valid_gtin
 from .models import (
@@ -38,6 +38,7 @@ from .models import (
     Container,
     ContainerKind,
     Fridge,
+    FridgeImport,
     FridgeReading,
     Lot,
     LotStatus,
@@ -899,6 +900,58 @@ def do_import_readings(
             },
         )
     return readings
+
+
+def data_lines(text: str) -> int:
+    """Lines after the header (a quick count; the parser decides what is a reading)."""
+    return max(text.count("\n") - 1, 0) + (0 if text.endswith("\n") else 1)
+
+
+def do_queue_import(actor: User, clinic: Clinic, fridge: Fridge, text: str) -> FridgeImport:
+    """Queue a large CSV log as a background task; its FridgeImport tells how it went."""
+    _same_clinic(clinic, fridge, "fridge")
+    with transaction.atomic():
+        job = FridgeImport.objects.create(
+            organisation_id=clinic.organisation_id,
+            clinic=clinic,
+            fridge=fridge,
+            created_by=actor,
+            sha256=hashlib.sha256(text.encode()).hexdigest(),
+            lines=data_lines(text),
+            text=text,
+        )
+        record(
+            "stock.fridge_import_queued",
+            actor=actor,
+            clinic=clinic,
+            obj=fridge,
+            details={"import": str(job.pk), "sha256": job.sha256, "lines": job.lines},
+        )
+        transaction.on_commit(lambda: tasks.run_fridge_import.enqueue(str(job.pk)))
+    return job
+
+
+def run_fridge_import(import_id: str) -> FridgeImport:
+    """The task's body: import the queued file; a refusal is kept as the import's error."""
+    job = FridgeImport.objects.select_related("clinic", "fridge", "created_by").get(pk=import_id)
+    if job.status != FridgeImport.Status.QUEUED:
+        return job
+    job.status = FridgeImport.Status.RUNNING
+    job.save(update_fields=["status"])
+    try:
+        readings = do_import_readings(job.created_by, job.clinic, job.fridge, job.text)
+    except InvalidInput as exc:
+        job.status, job.error = FridgeImport.Status.FAILED, exc.message
+    except Exception as exc:
+        job.status, job.error = FridgeImport.Status.FAILED, f"internal error: {type(exc).__name__}"
+        raise
+    else:
+        job.status, job.rows = FridgeImport.Status.DONE, len(readings)
+    finally:
+        job.finished_at = timezone.now()
+        job.text = ""
+        job.save(update_fields=["status", "rows", "error", "finished_at", "text"])
+    return job
 
 
 # --- reads used by the forms, the dashboard and (later) charting ----------------------
