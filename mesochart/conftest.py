@@ -34,6 +34,19 @@ def _private_media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "private-media"
 
 
+@pytest.fixture(autouse=True)
+def _audit_key(settings: Any, tmp_path: Any) -> None:
+    """A fixed audit key and a checkpoint file of the test's own, never var/."""
+    settings.AUDIT_HMAC_KEY = "test-audit-key-not-secret"
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings: Any) -> None:
+    """Background tasks run at once, in the test's own process and database."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 def make_user(username: str, clinic: Clinic, role: str) -> User:
     user = User.objects.create_user(
         username=username, password=PASSWORD, first_name=username.title()

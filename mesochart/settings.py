@@ -133,6 +133,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "mesochart.audit",
+    "django_tasks",
+    "django_tasks_db",
     "mesochart.accounts",
     "mesochart.patients",
     "mesochart.library",
@@ -248,6 +250,22 @@ IMAGE_MAX_PIXELS = env_int("IMAGE_MAX_PIXELS", 60_000_000, minimum=1_000_000)
 IMAGE_MEMORY_BUDGET_MB = env_int("IMAGE_MEMORY_BUDGET_MB", 500, minimum=64)
 
 PATIENTS_PAGE_SIZE = env_int("PATIENTS_PAGE_SIZE", 25, minimum=5)
+
+# Audit log (see docs/audit.md): events are HMAC-signed with a key kept outside the
+# database, and signed checkpoints of the chain head are appended to a file outside it.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY", "")
+AUDIT_KEY_FILE = Path(env_str("AUDIT_KEY_FILE", str(VAR_DIR / "audit_key"))).resolve()
+AUDIT_CHECKPOINT_FILE = Path(
+    env_str("AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl"))
+).resolve()
+AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 100, minimum=1)
+
+# Background tasks (Django's task API via django-tasks): the database backend by default,
+# run by `mesochart worker`; TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend
+# runs them in the request instead.
+TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# A fridge CSV with more data lines than this is imported by a background task.
+STOCK_IMPORT_BACKGROUND_ROWS = env_int("STOCK_IMPORT_BACKGROUND_ROWS", 5000, minimum=1)
 
 # Stock (read through mesochart/stock/conf.py). Cold chain for refrigerated products
 # is 2-8 C as in the products' storage instructions; a reading outside quarantines the

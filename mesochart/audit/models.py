@@ -4,6 +4,11 @@ Each event stores the SHA-256 of its own content together with the hash of the
 event before it, so editing, deleting or reordering any row breaks the chain
 from that row on. ``AuditChainHead`` remembers the last sequence number and
 hash, so removing the newest rows is detected too.
+
+Since the key era (``key_id`` set) the hash is an HMAC-SHA256 with a key kept
+outside the database (``keys.py``), so whoever owns only the database cannot
+forge a consistent chain; signed checkpoints outside the database catch
+truncation and wiping. Events with an empty ``key_id`` keep their plain SHA-256.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ GENESIS_HASH = "0" * 64
 
 class AppendOnlyError(Exception):
     pass
+
+
+class UnknownKeyError(Exception):
+    """The event was signed with a key that is not configured here."""
 
 
 class AuditEvent(models.Model):
@@ -43,6 +52,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # Empty: plain SHA-256 (events written before keys); else the id of the HMAC key.
+    key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         ordering = ["seq"]
@@ -78,10 +89,20 @@ class AuditEvent(models.Model):
             "details": self.details,
             "prev_hash": self.prev_hash,
         }
+        if self.key_id:
+            payload["key_id"] = self.key_id
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
 
     def compute_hash(self) -> str:
-        return hashlib.sha256(self.canonical()).hexdigest()
+        """SHA-256 of the plain era, or the HMAC with the event's key (UnknownKeyError)."""
+        if not self.key_id:
+            return hashlib.sha256(self.canonical()).hexdigest()
+        from .keys import key_by_id
+
+        key = key_by_id(self.key_id)
+        if key is None:
+            raise UnknownKeyError(self.key_id)
+        return key.sign(self.canonical())
 
 
 class AuditChainHead(models.Model):
@@ -90,6 +111,8 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    # The key of the newest event: a change (first signed event, a new key) is checkpointed.
+    last_key_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         constraints = [

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import keys
 from .context import current_request_id
-from .models import GENESIS_HASH, AuditChainHead, AuditEvent
+from .models import GENESIS_HASH, AuditChainHead, AuditEvent, UnknownKeyError
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from mesochart.accounts.models import Clinic, User
@@ -29,6 +35,7 @@ def record(
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
+    key = keys.current_key()
     with transaction.atomic():
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
@@ -51,13 +58,27 @@ def record(
             request_id=current_request_id(),
             details=details or {},
             prev_hash=head.last_hash,
+            key_id=key.id,
         )
-        event.hash = event.compute_hash()
+        event.hash = key.sign(event.canonical())
         event.save(force_insert=True)
+        new_era = head.last_key_id != key.id
         head.last_seq = event.seq
         head.last_hash = event.hash
-        head.save(update_fields=["last_seq", "last_hash"])
+        head.last_key_id = key.id
+        head.save(update_fields=["last_seq", "last_hash", "last_key_id"])
+        if new_era or event.seq % settings.AUDIT_CHECKPOINT_EVERY == 0:
+            seq, hash_ = event.seq, event.hash
+            transaction.on_commit(lambda: _checkpoint_after_commit(seq, hash_), robust=True)
     return event
+
+
+def _checkpoint_after_commit(seq: int, hash_: str) -> None:
+    try:
+        keys.append_checkpoint(seq, hash_)
+    except OSError:
+        # The event is committed; a lost checkpoint only widens the unguarded tail.
+        logger.exception("could not append the audit checkpoint of event #%s", seq)
 
 
 @dataclass(frozen=True)
@@ -66,27 +87,82 @@ class ChainReport:
     events: int
     broken_seq: int | None = None
     reason: str = ""
+    # "", "altered", "missing", "truncated", "rewritten", "wiped", "checkpoint"
+    kind: str = ""
+    checkpoints: int = 0
+    last_hash: str = ""
 
 
-def verify_chain(batch_size: int = 2000) -> ChainReport:
-    """Walk the whole chain; name the first broken link, if any."""
+def verify_chain(batch_size: int = 2000, checkpoints: Path | None = None) -> ChainReport:
+    """Walk the whole chain, then compare it with the signed checkpoints.
+
+    Names the first broken link, if any. ``checkpoints`` is a checkpoint file
+    (default ``AUDIT_CHECKPOINT_FILE``), e.g. an export kept on write-once storage.
+    """
+    try:
+        marks = keys.read_checkpoints(checkpoints)
+    except keys.CheckpointFileError as exc:
+        return ChainReport(False, 0, None, str(exc), "checkpoint")
+    for mark in marks:
+        if not mark.signature_ok():
+            return ChainReport(
+                False,
+                0,
+                mark.seq,
+                f"checkpoint line {mark.line} (event #{mark.seq}) has a bad signature or an "
+                "unknown key: the checkpoint file was altered or the key is not configured",
+                "checkpoint",
+            )
+    wanted = {mark.seq for mark in marks}
+    seen: dict[int, str] = {}
     expected_prev = GENESIS_HASH
     expected_seq = 1
     count = 0
+    signed = False
     for event in AuditEvent.objects.order_by("seq").iterator(chunk_size=batch_size):
         if event.seq != expected_seq:
-            return ChainReport(False, count, expected_seq, f"event #{expected_seq} is missing")
+            return ChainReport(
+                False, count, expected_seq, f"event #{expected_seq} is missing", "missing"
+            )
         if event.prev_hash != expected_prev:
             return ChainReport(
                 False,
                 count,
                 event.seq,
                 f"event #{event.seq} does not follow event #{event.seq - 1}",
+                "altered",
             )
-        if event.compute_hash() != event.hash:
+        if signed and not event.key_id:
             return ChainReport(
-                False, count, event.seq, f"event #{event.seq} was altered after it was written"
+                False,
+                count,
+                event.seq,
+                f"event #{event.seq} carries a plain hash after signed events: it was "
+                "altered after it was written",
+                "altered",
             )
+        try:
+            computed = event.compute_hash()
+        except UnknownKeyError:
+            return ChainReport(
+                False,
+                count,
+                event.seq,
+                f"event #{event.seq} is signed with key {event.key_id!r}, which is not "
+                "configured here (AUDIT_HMAC_KEY / AUDIT_KEY_FILE)",
+                "altered",
+            )
+        if computed != event.hash:
+            return ChainReport(
+                False,
+                count,
+                event.seq,
+                f"event #{event.seq} was altered after it was written",
+                "altered",
+            )
+        signed = signed or bool(event.key_id)
+        if event.seq in wanted:
+            seen[event.seq] = event.hash
         expected_prev = event.hash
         expected_seq += 1
         count += 1
@@ -98,5 +174,49 @@ def verify_chain(batch_size: int = 2000) -> ChainReport:
             count + 1,
             f"the chain ends at event #{count} but event #{head.last_seq} was written; "
             "newer events were removed",
+            "truncated",
         )
-    return ChainReport(True, count)
+    if marks and count == 0:
+        newest = max(mark.seq for mark in marks)
+        return ChainReport(
+            False,
+            0,
+            1,
+            f"the audit log is empty but {len(marks)} checkpoints record events up to "
+            f"#{newest}: the audit tables were wiped",
+            "wiped",
+        )
+    for mark in marks:
+        if mark.seq > count:
+            return ChainReport(
+                False,
+                count,
+                count + 1,
+                f"the chain ends at event #{count} but checkpoint line {mark.line} recorded "
+                f"event #{mark.seq}: newer events were removed (truncated)",
+                "truncated",
+            )
+        if seen.get(mark.seq) != mark.hash:
+            return ChainReport(
+                False,
+                count,
+                mark.seq,
+                f"event #{mark.seq} differs from its signed checkpoint (line {mark.line}): "
+                "the chain was rewritten",
+                "rewritten",
+            )
+    return ChainReport(True, count, checkpoints=len(marks), last_hash=expected_prev)
+
+
+def write_checkpoint() -> keys.Checkpoint | None:
+    """Verify the chain, then append a signed checkpoint of its head (None if empty).
+
+    Refuses (ValueError) to checkpoint a chain that does not verify, so a
+    checkpoint never blesses a tampered log.
+    """
+    report = verify_chain()
+    if not report.ok:
+        raise ValueError(f"audit chain BROKEN at event #{report.broken_seq}: {report.reason}")
+    if report.events == 0:
+        return None
+    return keys.append_checkpoint(report.events, report.last_hash)

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from mesochart.accounts.models import Clinic, Organisation
 from mesochart.patients.models import Patient
@@ -355,3 +356,34 @@ class FridgeReading(models.Model):
     class Meta:
         ordering = ["-recorded_at"]
         indexes = [models.Index(fields=["fridge", "recorded_at"], name="reading_fridge_idx")]
+
+
+class FridgeImport(models.Model):
+    """A fridge CSV log imported in the background; the fridge page shows its state."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    fridge = models.ForeignKey(Fridge, on_delete=models.PROTECT, related_name="imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    sha256 = models.CharField(max_length=64)
+    lines = models.PositiveIntegerField(default=0)  # data lines in the file
+    rows = models.PositiveIntegerField(default=0)  # readings saved
+    error = models.TextField(blank=True)
+    # The file until the task has run; emptied afterwards.
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["fridge", "created_at"], name="fridge_import_idx")]

@@ -8,6 +8,7 @@ people taking the last units at once can never both succeed.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import uuid
 from collections.abc import Iterable
@@ -28,7 +29,7 @@ from mesochart.patients.models import Patient
 from mesochart.protocols import load_library
 from mesochart.protocols.library import Mixture, Product
 
-from . import conf
+from . import conf, tasks
 from .errors import StockRuleError
 from .gs1 import valid_gtin
 from .models import (
@@ -37,6 +38,7 @@ from .models import (
     Container,
     ContainerKind,
     Fridge,
+    FridgeImport,
     FridgeReading,
     Lot,
     LotStatus,
@@ -761,17 +763,23 @@ def do_record_reading(
             details={"temperature_c": str(temperature_c), "excursion": reading.excursion},
         )
         if reading.excursion:
-            low, high = conf.fridge_bounds()
-            reason = (
-                f"Temperature excursion in {fridge.name}: {temperature_c} °C at "
-                f"{recorded_at.astimezone(ZoneInfo(clinic.timezone)):%Y-%m-%d %H:%M} "
-                f"(allowed {low}-{high} °C)"
-            )
-            for lot in Lot.objects.filter(
-                fridge=fridge, storage=Storage.FRIDGE, status=LotStatus.AVAILABLE
-            ).order_by("pk"):
-                do_quarantine_lot(actor, clinic, lot, reason)
+            _quarantine_fridge(actor, clinic, fridge, recorded_at, temperature_c)
     return reading
+
+
+def _quarantine_fridge(
+    actor: User | None, clinic: Clinic, fridge: Fridge, at: datetime, temperature_c: Decimal
+) -> None:
+    low, high = conf.fridge_bounds()
+    reason = (
+        f"Temperature excursion in {fridge.name}: {temperature_c} °C at "
+        f"{at.astimezone(ZoneInfo(clinic.timezone)):%Y-%m-%d %H:%M} "
+        f"(allowed {low}-{high} °C)"
+    )
+    for lot in Lot.objects.filter(
+        fridge=fridge, storage=Storage.FRIDGE, status=LotStatus.AVAILABLE
+    ).order_by("pk"):
+        do_quarantine_lot(actor, clinic, lot, reason)
 
 
 @dataclass(frozen=True)
@@ -785,7 +793,12 @@ def parse_readings_csv(text: str, tz: ZoneInfo) -> list[ParsedReading]:
     """Rows ``recorded_at,temperature_c`` (header required); every bad line is reported as
     ``line N, column C: ...`` in one ``InvalidInput`` (field ``file``)."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    rows = list(reader)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:  # e.g. a field over the csv module's 131,072-character limit
+        raise InvalidInput(
+            f"line {reader.line_num}: not a readable CSV line ({exc})", field="file"
+        ) from exc
     if not rows:
         raise InvalidInput("The file is empty.", field="file")
     header = [h.strip().lower() for h in rows[0]]
@@ -835,23 +848,110 @@ def parse_readings_csv(text: str, tz: ZoneInfo) -> list[ParsedReading]:
     return parsed
 
 
+IMPORT_BATCH_ROWS = 2000
+
+
 def do_import_readings(
     actor: User, clinic: Clinic, fridge: Fridge, text: str
 ) -> list[FridgeReading]:
-    """Import a CSV log: nothing is saved if any line is bad."""
-    parsed = parse_readings_csv(text, ZoneInfo(clinic.timezone))
+    """Import a CSV log: nothing is saved if any line is bad.
+
+    Rows are inserted in batches and audited by ONE summary event (row count, the
+    file's SHA-256), appended as the transaction's last step: the audit chain's head
+    is locked only for the commit, not for the length of the import. An excursion
+    quarantines the fridge's lots once, from its first excursion reading.
+    """
+    _same_clinic(clinic, fridge, "fridge")
+    parsed = sorted(
+        parse_readings_csv(text, ZoneInfo(clinic.timezone)), key=lambda r: r.recorded_at
+    )
+    readings = [
+        FridgeReading(
+            organisation_id=clinic.organisation_id,
+            clinic=clinic,
+            fridge=fridge,
+            recorded_at=row.recorded_at,
+            temperature_c=row.temperature_c,
+            excursion=is_excursion(row.temperature_c),
+            source=FridgeReading.Source.CSV,
+            recorded_by=actor,
+        )
+        for row in parsed
+    ]
+    excursions = [r for r in readings if r.excursion]
     with transaction.atomic():
-        return [
-            do_record_reading(
-                actor,
-                clinic,
-                fridge,
-                row.recorded_at,
-                row.temperature_c,
-                source=FridgeReading.Source.CSV,
-            )
-            for row in sorted(parsed, key=lambda r: r.recorded_at)
-        ]
+        for start in range(0, len(readings), IMPORT_BATCH_ROWS):
+            FridgeReading.objects.bulk_create(readings[start : start + IMPORT_BATCH_ROWS])
+        # Audit last: everything below is short (a few lots, one event).
+        if excursions:
+            first = excursions[0]
+            _quarantine_fridge(actor, clinic, fridge, first.recorded_at, first.temperature_c)
+        record(
+            "stock.fridge_import",
+            actor=actor,
+            clinic=clinic,
+            obj=fridge,
+            details={
+                "rows": len(readings),
+                "excursions": len(excursions),
+                "sha256": hashlib.sha256(text.encode()).hexdigest(),
+                "from": readings[0].recorded_at.isoformat(),
+                "to": readings[-1].recorded_at.isoformat(),
+            },
+        )
+    return readings
+
+
+def data_lines(text: str) -> int:
+    """Lines after the header (a quick count; the parser decides what is a reading)."""
+    return max(text.count("\n") - 1, 0) + (0 if text.endswith("\n") else 1)
+
+
+def do_queue_import(actor: User, clinic: Clinic, fridge: Fridge, text: str) -> FridgeImport:
+    """Queue a large CSV log as a background task; its FridgeImport tells how it went."""
+    _same_clinic(clinic, fridge, "fridge")
+    with transaction.atomic():
+        job = FridgeImport.objects.create(
+            organisation_id=clinic.organisation_id,
+            clinic=clinic,
+            fridge=fridge,
+            created_by=actor,
+            sha256=hashlib.sha256(text.encode()).hexdigest(),
+            lines=data_lines(text),
+            text=text,
+        )
+        record(
+            "stock.fridge_import_queued",
+            actor=actor,
+            clinic=clinic,
+            obj=fridge,
+            details={"import": str(job.pk), "sha256": job.sha256, "lines": job.lines},
+        )
+        transaction.on_commit(lambda: tasks.run_fridge_import.enqueue(str(job.pk)))
+    return job
+
+
+def run_fridge_import(import_id: str) -> FridgeImport:
+    """The task's body: import the queued file; a refusal is kept as the import's error."""
+    job = FridgeImport.objects.select_related("clinic", "fridge", "created_by").get(pk=import_id)
+    if job.status != FridgeImport.Status.QUEUED:
+        return job
+    job.status = FridgeImport.Status.RUNNING
+    job.save(update_fields=["status"])
+    try:
+        readings = do_import_readings(job.created_by, job.clinic, job.fridge, job.text)
+    except InvalidInput as exc:
+        job.status, job.error = FridgeImport.Status.FAILED, exc.message
+    except Exception as exc:
+        job.status, job.error = FridgeImport.Status.FAILED, f"internal error: {type(exc).__name__}"
+        raise
+    else:
+        job.status, job.rows = FridgeImport.Status.DONE, len(readings)
+    finally:
+        job.finished_at = timezone.now()
+        job.text = ""
+        job.save(update_fields=["status", "rows", "error", "finished_at", "text"])
+    return job
 
 
 # --- reads used by the forms, the dashboard and (later) charting ----------------------

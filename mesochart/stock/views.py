@@ -285,6 +285,7 @@ def _fridge_page(
     context = {
         "fridge": fridge,
         "readings": list(fridge.readings.select_related("recorded_by")[:200]),
+        "imports": list(fridge.imports.defer("text")[:5]),
         "lots": list(fridge.lots.with_on_hand().filter(Q(on_hand__gt=0))),
         "reading_form": reading_form or ReadingForm(),
         "upload_form": upload_form or ReadingsUploadForm(),
@@ -340,7 +341,10 @@ def fridge_upload(request: ClinicRequest, fridge_id: uuid.UUID) -> HttpResponse:
             status = _failed(form, exc)
         else:
             try:
-                services.do_import_readings(request.user, request.clinic, fridge, text)
+                if services.data_lines(text) > settings.STOCK_IMPORT_BACKGROUND_ROWS:
+                    services.do_queue_import(request.user, request.clinic, fridge, text)
+                else:
+                    services.do_import_readings(request.user, request.clinic, fridge, text)
             except DomainError as exc:
                 status = _failed(form, exc)
             else:

@@ -114,3 +114,57 @@ def test_fridge_bounds_are_settings(settings, fridge, lot, practitioner, clinic)
     settings.STOCK_FRIDGE_MAX_C = "12"
     reading = services.do_record_reading(practitioner, clinic, fridge, an_hour_ago(), Decimal("10"))
     assert not reading.excursion
+
+
+def test_an_import_is_audited_by_one_summary_event_with_row_count_and_file_hash(
+    fridge, practitioner, clinic
+):
+    import hashlib
+
+    text = "recorded_at,temperature_c\n" + "".join(
+        f"2026-01-05 {h:02d}:00,4.{h % 10}\n" for h in range(10)
+    )
+    before = AuditEvent.objects.count()
+    services.do_import_readings(practitioner, clinic, fridge, text)
+    assert FridgeReading.objects.count() == 10
+    events = list(AuditEvent.objects.order_by("seq")[before:])
+    assert [e.action for e in events] == ["stock.fridge_import"]
+    assert events[0].details["rows"] == 10
+    assert events[0].details["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_an_import_locks_the_audit_head_only_after_every_row_is_written(
+    fridge, lot, practitioner, clinic
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mesochart.audit.models import AuditChainHead
+
+    services.IMPORT_BATCH_ROWS, batch = 7, services.IMPORT_BATCH_ROWS
+    try:
+        text = "recorded_at,temperature_c\n" + "".join(
+            f"2026-01-05 {h:02d}:00,{'9.5' if h == 3 else '4.0'}\n" for h in range(20)
+        )
+        with CaptureQueriesContext(connection) as ctx:
+            services.do_import_readings(practitioner, clinic, fridge, text)
+    finally:
+        services.IMPORT_BATCH_ROWS = batch
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    head, readings = AuditChainHead._meta.db_table, FridgeReading._meta.db_table
+    inserts = [i for i, sql in enumerate(sqls) if sql.startswith(f'INSERT INTO "{readings}"')]
+    first_head = min(i for i, sql in enumerate(sqls) if head in sql)
+    assert len(inserts) == 3  # batches of 7
+    assert max(inserts) < first_head
+    assert Lot.objects.get(pk=lot.pk).status == LotStatus.QUARANTINED
+
+
+def test_a_csv_field_over_the_csv_module_limit_is_refused_naming_the_line(
+    fridge, practitioner, clinic
+):
+    text = "recorded_at,temperature_c\n2026-01-05 08:00,4\n" + "x" * 140_000 + ",4\n"
+    with pytest.raises(InvalidInput) as info:
+        services.do_import_readings(practitioner, clinic, fridge, text)
+    assert info.value.field == "file"
+    assert "line 3" in info.value.message
+    assert not FridgeReading.objects.exists()

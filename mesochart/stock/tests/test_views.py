@@ -401,3 +401,37 @@ def test_plain_fill_from_scan_renders_the_page_with_lots_to_use_first(client_as,
     assert "<html" in body and 'value="NEW-1"' in body
     assert lot.lot_number in body.split('id="fefo-result"')[1]
     assert Lot.objects.count() == 1
+
+
+def test_csv_upload_with_an_overlong_field_is_a_400_naming_the_line(client_as, fridge):
+    url = reverse("stock:fridge_upload", args=[fridge.pk])
+    big = b"recorded_at,temperature_c\n" + b"x" * 140_000 + b",4\n"
+    response = client_as("practitioner").post(url, {"file": SimpleUploadedFile("log.csv", big)})
+    assert response.status_code == 400
+    assert "line 2" in response.content.decode()
+    assert not FridgeReading.objects.exists()
+
+
+def test_a_large_csv_upload_is_imported_by_a_background_task_shown_on_the_fridge_page(
+    client_as, fridge, settings, django_capture_on_commit_callbacks
+):
+    from mesochart.stock.models import FridgeImport
+
+    settings.STOCK_IMPORT_BACKGROUND_ROWS = 2
+    url = reverse("stock:fridge_upload", args=[fridge.pk])
+    client = client_as("practitioner")
+    rows = "".join(f"2026-01-05 0{h}:00,4.{h}\n" for h in range(3))
+    good = SimpleUploadedFile("log.csv", ("recorded_at,temperature_c\n" + rows).encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"file": good}).status_code == 302
+    job = FridgeImport.objects.get()
+    assert (job.status, job.lines, job.rows, job.text) == ("done", 3, 3, "")
+    assert FridgeReading.objects.count() == 3
+    bad = SimpleUploadedFile("log.csv", ("recorded_at,temperature_c\n" + rows + "x,y\n").encode())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"file": bad}).status_code == 302
+    failed = FridgeImport.objects.filter(status="failed").get()
+    assert "line 5" in failed.error
+    assert FridgeReading.objects.count() == 3
+    page = client.get(reverse("stock:fridge_detail", args=[fridge.pk])).content.decode()
+    assert "Failed" in page and "line 5" in page and "Imported" in page
