@@ -14,7 +14,7 @@ from mesochart.sterility.models import PackUse, SingleUseItemUse
 from .factories import DAY, at, make_item_lot, make_pack, make_steriliser, released_cycle
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.postgres_only,
 ]
 

@@ -15,7 +15,7 @@ from mesochart.stock.errors import StockRuleError
 from mesochart.stock.models import Lot, MovementKind
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.postgres_only,
 ]
 
