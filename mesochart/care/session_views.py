@@ -607,6 +607,7 @@ def session_addendum(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespo
 @login_required
 def session_aftercare(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.view")
+    record_read(request, session, page="aftercare")
     sheet = aftercare.sheet_for(session)
     return render(
         request,
@@ -629,6 +630,7 @@ def session_aftercare_pdf(request: ClinicRequest, session_id: uuid.UUID) -> Http
 @login_required
 def patient_calendar(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "session.view", with_profile=False)
+    record_read(request, patient, page="calendar")
     body = calendar.patient_ics(patient, request.get_host())
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="appointments-{patient.mrn}.ics"'
@@ -642,6 +644,7 @@ def patient_calendar(request: ClinicRequest, patient_id: uuid.UUID) -> HttpRespo
 def follow_up_list(request: ClinicRequest) -> HttpResponse:
     today = request.clinic.today()
     board = followups.follow_up_board(request.clinic, today)
+    record_read(request, "follow_ups", day=today.isoformat())
     return render(request, "care/follow_ups.html", {"board": board, "today": today})
 
 

@@ -35,6 +35,8 @@ def things(clinic, staff, patient) -> dict[str, Any]:
 # (url name, fixture key of its argument, read action, fixture key of the logged object)
 OBJECT_READS = [
     ("care:session", "session", "read.treatmentsession", "session"),
+    ("care:aftercare", "session", "read.treatmentsession", "session"),
+    ("care:calendar", "patient", "read.patient", "patient"),
     ("care:consent_detail", "consent", "read.signedconsent", "consent"),
     ("care:signature", "treatment", "read.signedconsent", "treatment"),
     ("care:patient_consents", "patient", "read.patient", "patient"),
@@ -112,3 +114,9 @@ def test_a_write_on_the_chair_screen_is_not_a_read(client_as, things):
     session = things["session"]
     client_as("practitioner").post(reverse("care:session_start", args=[session.pk]))
     assert not reads_of(session).exists()
+
+
+def test_the_follow_up_day_list_is_logged(client_as, staff, clinic, things):
+    assert client_as("assistant").get(reverse("care:follow_ups")).status_code == 200
+    event = AuditEvent.objects.get(action="read.follow_ups")
+    assert event.actor == staff["assistant"] and event.clinic_id == clinic.pk
