@@ -220,3 +220,27 @@ def write_checkpoint() -> keys.Checkpoint | None:
     if report.events == 0:
         return None
     return keys.append_checkpoint(report.events, report.last_hash)
+
+
+def record_read(request: Any, obj_or_kind: Any, **details: Any) -> AuditEvent:
+    """Log one read of clinical data by the signed-in user of ``request``.
+
+    ``obj_or_kind`` is the model instance shown (action ``read.<model>``, its type and id
+    recorded, and its patient when it has one) or, for a page without one object (a search
+    result, a report download), a short kind name (action ``read.<kind>``). Call it only
+    after the access gate passed, so a refused read never writes an event.
+    """
+    if isinstance(obj_or_kind, str):
+        kind, obj = obj_or_kind, None
+    else:
+        kind, obj = obj_or_kind._meta.model_name, obj_or_kind
+        patient_id = getattr(obj, "patient_id", None)
+        if patient_id is not None:
+            details.setdefault("patient", str(patient_id))
+    return record(
+        f"read.{kind}",
+        actor=getattr(request, "user", None),
+        clinic=getattr(request, "clinic", None),
+        obj=obj,
+        details={k: v for k, v in details.items() if v is not None} or None,
+    )

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import require
-from mesochart.audit.services import record
+from mesochart.audit.services import record, record_read
 from mesochart.core.http import ClinicRequest, posted
 from mesochart.errors import DomainError, InvalidInput
 from mesochart.library.services import library_for
@@ -102,6 +102,8 @@ def plan_create(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
 @login_required
 def plan_detail(request: ClinicRequest, plan_id: uuid.UUID) -> HttpResponse:
     plan = plan_for(request, plan_id, "session.view")
+    if request.method == "GET":
+        record_read(request, plan)
     form = ClosePlanForm(posted(request))
     status = 200
     if request.method == "POST":
@@ -314,6 +316,7 @@ def _form_refused(request: ClinicRequest, session: TreatmentSession, form: Any) 
 @login_required
 def session_detail(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.view")
+    record_read(request, session)
     context = workspace(session, request.membership)
     context.update(
         {
@@ -604,6 +607,7 @@ def session_addendum(request: ClinicRequest, session_id: uuid.UUID) -> HttpRespo
 @login_required
 def session_aftercare(request: ClinicRequest, session_id: uuid.UUID) -> HttpResponse:
     session = session_for(request, session_id, "session.view")
+    record_read(request, session, page="aftercare")
     sheet = aftercare.sheet_for(session)
     return render(
         request,
@@ -626,6 +630,7 @@ def session_aftercare_pdf(request: ClinicRequest, session_id: uuid.UUID) -> Http
 @login_required
 def patient_calendar(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "session.view", with_profile=False)
+    record_read(request, patient, page="calendar")
     body = calendar.patient_ics(patient, request.get_host())
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="appointments-{patient.mrn}.ics"'
@@ -639,6 +644,7 @@ def patient_calendar(request: ClinicRequest, patient_id: uuid.UUID) -> HttpRespo
 def follow_up_list(request: ClinicRequest) -> HttpResponse:
     today = request.clinic.today()
     board = followups.follow_up_board(request.clinic, today)
+    record_read(request, "follow_ups", day=today.isoformat())
     return render(request, "care/follow_ups.html", {"board": board, "today": today})
 
 

@@ -9,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import has_perm, require
-from mesochart.audit.services import record
+from mesochart.audit.services import record, record_read
 from mesochart.core.http import ClinicRequest, posted, posted_files, private_file_response
 from mesochart.errors import DomainError
 from mesochart.patients.access import patient_for
@@ -95,6 +95,7 @@ def template_new_version(request: ClinicRequest, template_id: uuid.UUID) -> Http
 @login_required
 def patient_consents(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "consent.view", with_profile=False)
+    record_read(request, patient, page="consents")
     rows = list(
         SignedConsent.objects.filter(patient=patient).select_related(
             "template_version", "witness", "revoked_by"
@@ -197,6 +198,7 @@ def consent_take(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
 @login_required
 def consent_detail(request: ClinicRequest, consent_id: uuid.UUID) -> HttpResponse:
     consent = consent_for(request, consent_id, "consent.view")
+    record_read(request, consent)
     context = {
         "consent": consent,
         "patient": consent.patient,
@@ -209,6 +211,7 @@ def consent_detail(request: ClinicRequest, consent_id: uuid.UUID) -> HttpRespons
 @login_required
 def consent_signature(request: ClinicRequest, consent_id: uuid.UUID) -> FileResponse:
     consent = consent_for(request, consent_id, "consent.view")
+    record_read(request, consent, file="signature")
     return private_file_response(consent.signature, "image/png", "signature.png", attachment=False)
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import check_perm, has_perm, require
-from mesochart.audit.services import record
+from mesochart.audit.services import record, record_read
 from mesochart.core.http import ClinicRequest, posted, posted_files, private_file_response
 from mesochart.core.templatetags.clinical import zone as zone_name
 from mesochart.errors import DomainError, InvalidInput
@@ -66,6 +66,7 @@ def _zone_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 @login_required
 def timeline(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "photo.view", with_profile=False)
+    record_read(request, patient, page="photos")
     photos, hidden = services.visible_photos(patient)
     groups = [
         {"view": label, "code": code, "photos": [p for p in photos if p.view == code]}
@@ -129,6 +130,7 @@ def _baselines(patient: Any) -> list[dict[str, Any]]:
 @login_required
 def detail(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
     photo = photo_for(request, photo_id, "photo.view")
+    record_read(request, photo)
     baseline = services.baseline_for(photo)
     context = {
         "photo": photo,
@@ -189,6 +191,7 @@ def reanalyse(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
 def compare(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
     photo = photo_for(request, photo_id, "photo.view")
     baseline, comparison = services.compare_with_baseline(photo)
+    record_read(request, photo, page="compare", baseline=str(baseline.pk) if baseline else None)
     deltas = (comparison or {}).get("deltas") or {}
     context = {
         "photo": photo,
@@ -211,6 +214,7 @@ def compare(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
 @login_required
 def image(request: ClinicRequest, photo_id: uuid.UUID) -> FileResponse:
     photo = photo_for(request, photo_id, "photo.view")
+    record_read(request, photo, file="derived")
     return private_file_response(photo.derived, "image/jpeg", f"photo-{photo.view}.jpg")
 
 
@@ -280,6 +284,7 @@ def _trend_charts(points: list[services.TrendPhoto], view_label: str) -> list[di
 @login_required
 def trends(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "photo.view", with_profile=False)
+    record_read(request, patient, page="trends")
     photos, hidden = services.visible_photos(patient)
     views = [(c, label) for c, label in PhotoView.choices if any(p.view == c for p in photos)]
     view = request.GET.get("view") or (views[0][0] if views else PhotoView.FRONT)
@@ -319,6 +324,7 @@ def _score_groups(patient: Any) -> list[dict[str, Any]]:
 @login_required
 def patient_outcomes(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "outcome.view", with_profile=False)
+    record_read(request, patient, page="outcomes")
     can_ae = has_perm(request.membership, "adverse_event.view")
     events = (
         list(
@@ -449,6 +455,8 @@ def adverse_event_new(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResp
 @login_required
 def adverse_event(request: ClinicRequest, event_id: uuid.UUID) -> HttpResponse:
     event = adverse_event_for(request, event_id, "adverse_event.view")
+    if request.method == "GET":
+        record_read(request, event)
     patient = event.patient
     can_record = has_perm(request.membership, "adverse_event.record")
     form = AdverseEventUpdateForm(
@@ -529,6 +537,8 @@ def alerts(request: ClinicRequest) -> HttpResponse:
 @login_required
 def alert(request: ClinicRequest, alert_id: uuid.UUID) -> HttpResponse:
     item = alert_for(request, alert_id, "alert.view")
+    if request.method == "GET":
+        record_read(request, item)
     can_ack = has_perm(request.membership, "alert.acknowledge")
     form = AcknowledgeForm(posted(request))
     status = 200
@@ -582,6 +592,7 @@ def report_csv(request: ClinicRequest) -> HttpResponse:
     table = reports.table_by_slug(request.clinic, request.GET.get("table", ""))
     if table is None:
         raise Http404("No such report")
+    record_read(request, "report_csv", table=table.slug)
     response = HttpResponse(reports.to_csv(table), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{table.slug}.csv"'
     response["Cache-Control"] = "private, no-store"

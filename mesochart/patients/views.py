@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 
 from mesochart.accounts.permissions import has_perm, require
 from mesochart.audit.models import AuditEvent
+from mesochart.audit.services import record_read
 from mesochart.core.http import ClinicRequest, posted
 from mesochart.errors import DomainError
 from mesochart.library.services import library_for
@@ -31,6 +32,9 @@ def patient_list(request: ClinicRequest) -> HttpResponse:
     )
     page = Paginator(patients, settings.PATIENTS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "query": query}
+    # The list shows demographics: its page of results is logged, never the query (a
+    # searched name would put patient data into the log).
+    record_read(request, "patient_search", patients=[str(p.pk) for p in page])
     if request.htmx:
         return render(request, "patients/_results.html", context)
     return render(request, "patients/list.html", context)
@@ -105,6 +109,8 @@ def patient_chart(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse
 @login_required
 def patient_edit(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "patient.edit", with_profile=False)
+    if request.method == "GET":
+        record_read(request, patient, page="edit")
     form = PatientForm(posted(request), instance=patient)
     if request.method == "POST" and form.is_valid():
         services.do_update_patient(request.user, request.clinic, patient, form.cleaned_data)
@@ -116,6 +122,8 @@ def patient_edit(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
 @login_required
 def profile_edit(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
     patient = patient_for(request, patient_id, "profile.edit")
+    if request.method == "GET":
+        record_read(request, patient, page="profile")
     profile = patient.profile
     form = ProfileForm(posted(request), instance=profile, initial={"version": profile.version})
     status = 200

@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from mesochart.accounts.permissions import has_perm, require
+from mesochart.audit.services import record_read
 from mesochart.core.http import ClinicRequest
 from mesochart.errors import DomainError
 from mesochart.patients.access import patient_for
@@ -49,6 +50,11 @@ def index(request: ClinicRequest) -> HttpResponse:
                 status = 400
             else:
                 if request.GET.get("format") == "csv":
+                    record_read(
+                        request,
+                        "recall_export",
+                        patients=sorted({str(r.patient_id) for r in rows}),
+                    )
                     response = HttpResponse(rows_csv(rows), content_type="text/csv; charset=utf-8")
                     name = f"recall-{data['kind']}-{data['identifier']}.csv".replace("/", "_")
                     response["Content-Disposition"] = f'attachment; filename="{name}"'

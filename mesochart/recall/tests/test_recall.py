@@ -227,3 +227,16 @@ def test_recall_command_errors_name_the_option(exposures, other_clinic):
         )
     with pytest.raises(CommandError, match="organisation: no organisation"):
         call_command("recall", "--lot", "V-77", "--organisation", "Nobody")
+
+
+def test_a_recall_export_is_logged_as_a_read_of_its_patients(client_as, staff, clinic, exposures):
+    from mesochart.audit.models import AuditEvent
+
+    search(client_as("auditor"), identifier="V-77", format="csv")
+    event = AuditEvent.objects.get(action="read.recall_export")
+    assert event.actor == staff["auditor"] and event.clinic_id == clinic.pk
+    assert len(event.details["patients"]) == 2
+    search(client_as("outsider"), identifier="V-77", format="csv")
+    assert AuditEvent.objects.filter(action="read.recall_export").count() == 2
+    theirs = AuditEvent.objects.filter(action="read.recall_export").order_by("seq").last()
+    assert theirs.details.get("patients", []) == []
