@@ -213,8 +213,9 @@ def compare(request: ClinicRequest, photo_id: uuid.UUID) -> HttpResponse:
 
 @login_required
 def image(request: ClinicRequest, photo_id: uuid.UUID) -> FileResponse:
+    # The page that shows this image (photo detail, comparison, timeline) logs the read; the
+    # image requests a page makes in parallel are not logged again.
     photo = photo_for(request, photo_id, "photo.view")
-    record_read(request, photo, file="derived")
     return private_file_response(photo.derived, "image/jpeg", f"photo-{photo.view}.jpg")
 
 

@@ -46,7 +46,6 @@ OBJECT_READS = [
     ("outcomes:trends", "patient", "read.patient", "patient"),
     ("outcomes:detail", "photo", "read.photo", "photo"),
     ("outcomes:compare", "photo", "read.photo", "photo"),
-    ("outcomes:image", "photo", "read.photo", "photo"),
     ("patients:edit", "patient", "read.patient", "patient"),
     ("patients:profile_edit", "patient", "read.patient", "patient"),
 ]
