@@ -47,6 +47,15 @@ def _immediate_tasks(settings: Any) -> None:
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
+def browser_sign_in(page: Any, live_server: Any, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the real login form in the browser and wait for the dashboard."""
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(live_server.url + "/")
+
+
 def make_user(username: str, clinic: Clinic, role: str) -> User:
     user = User.objects.create_user(
         username=username, password=PASSWORD, first_name=username.title()

@@ -10,8 +10,18 @@ from django.utils.translation import gettext as _
 from mesochart.errors import DomainError, InvalidInput
 
 
+def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
+    """The HTTP answer to a domain error: JSON for API callers, else the error page."""
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse(
+            {"error": error.message, "code": error.code, "field": error.field},
+            status=error.status,
+        )
+    return render(request, "core/error.html", {"error": error}, status=error.status)
+
+
 class DomainErrorMiddleware:
-    """The one place that turns a domain error into an HTTP answer."""
+    """The one place that turns a domain error raised by a view into an HTTP answer."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -22,12 +32,7 @@ class DomainErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, DomainError):
             return None
-        if request.headers.get("Accept", "").startswith("application/json"):
-            return JsonResponse(
-                {"error": exception.message, "code": exception.code, "field": exception.field},
-                status=exception.status,
-            )
-        return render(request, "core/error.html", {"error": exception}, status=exception.status)
+        return domain_error_response(request, exception)
 
 
 class NullCharacterMiddleware:
@@ -50,9 +55,7 @@ class NullCharacterMiddleware:
                 % {"field": field},
                 field=field,
             )
-            return DomainErrorMiddleware(self.get_response).process_exception(
-                request, error
-            ) or HttpResponse(status=400)
+            return domain_error_response(request, error)
         return self.get_response(request)
 
 

@@ -4,22 +4,19 @@ a signature on the canvas, sees it listed without the red banner and downloads t
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from mesochart.care.models import SignedConsent
 from mesochart.care.services import consents
-from mesochart.conftest import PASSWORD
+from mesochart.conftest import browser_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def sign_in(page, live_server, username):
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+def sign_in(page: Any, live_server: Any, username: str) -> None:
+    browser_sign_in(page, live_server, username)
 
 
 def test_practitioner_takes_a_treatment_consent_with_a_drawn_signature(
@@ -95,3 +92,56 @@ def test_a_half_file_scan_is_refused_beside_the_scan_field(
     error.wait_for()
     assert "incomplete" in error.inner_text()
     assert SignedConsent.objects.count() == 0
+
+
+def test_a_consent_the_media_folder_cannot_store_is_refused_on_the_form_keeping_the_answers(
+    live_server, page, clinic, staff, patient
+):
+    """The folder is full or read-only (simulated in the live server's thread): the refusal
+    is shown on the consent form, the signer's name is still there, and nothing is saved;
+    once the folder takes files again, the same form signs."""
+    import errno
+    import os
+    from unittest import mock
+
+    consents.ensure_default_templates(clinic, staff["manager"])
+    sign_in(page, live_server, "practitioner")
+    page.goto(f"{live_server.url}/care/patients/{patient.pk}/consents/take/?kind=treatment")
+    page.click("text=Treatment consent (all protocols)")
+    page.wait_for_selector("#signature-canvas")
+    page.fill("#id_signer_name", "Elena Moreau (mother)")
+    canvas = page.locator("#signature-canvas")
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 40, box["y"] + 100)
+    page.mouse.down()
+    for i in range(1, 20):
+        page.mouse.move(box["x"] + 40 + i * 12, box["y"] + 100 + (20 if i % 2 else -20))
+    page.mouse.up()
+
+    real_open = os.open
+
+    def full(path, flags, *args):
+        if flags & os.O_CREAT:
+            raise OSError(errno.ENOSPC, "No space left on device", path)
+        return real_open(path, flags, *args)
+
+    with mock.patch("mesochart.core.storage.os.open", side_effect=full):
+        with page.expect_response(re.compile(r".*/consents/take/.*")) as answer:
+            page.click("text=Sign and save")
+        assert answer.value.status == 400
+        page.wait_for_selector("text=could not be stored")
+    assert not SignedConsent.objects.exists()
+    assert page.input_value("#id_signer_name") == "Elena Moreau (mother)"
+
+    # The folder takes files again: signing again (the signature is drawn anew) saves it.
+    box = page.locator("#signature-canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 40, box["y"] + 100)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 200, box["y"] + 80, steps=5)
+    page.mouse.up()
+    page.click("text=Sign and save")
+    page.wait_for_url(re.compile(r".*/care/consents/[0-9a-f-]{36}/$"))
+    assert SignedConsent.objects.get().signer_name == "Elena Moreau (mother)"

@@ -16,7 +16,7 @@ import pytest
 from mesochart.care import maps
 from mesochart.care.models import ChartEntry, TreatmentSession
 from mesochart.care.services import charting, consents
-from mesochart.conftest import PASSWORD, create_patient
+from mesochart.conftest import browser_sign_in, create_patient
 from mesochart.sterility.tests.factories import make_pack, make_steriliser, released_cycle
 
 from .factories import sign
@@ -78,11 +78,7 @@ def chair(clinic: Any, staff: Any, templates: Any) -> dict[str, Any]:
 
 
 def sign_in(page: Any, live_server: Any, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, username)
 
 
 def open_session(

@@ -13,6 +13,7 @@ import pytest
 from mesochart.care import maps
 from mesochart.care.models import SessionStatus, TreatmentSession
 from mesochart.care.services.consents import consent_codes
+from mesochart.conftest import browser_sign_in
 from mesochart.core.demo import DEMO_PASSWORD, load_demo
 from mesochart.patients.models import Patient
 from mesochart.patients.screening import engine_patient
@@ -58,11 +59,7 @@ def demo_patient_for_dca() -> Patient:
 
 
 def sign_in(page: Any, live_server: Any, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, username, DEMO_PASSWORD)
 
 
 def click_map(page: Any, x: float, y: float, expected_points: int) -> None:

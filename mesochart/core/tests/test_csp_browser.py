@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from mesochart.care.models import TreatmentSession
-from mesochart.conftest import watch_csp
+from mesochart.conftest import browser_sign_in, watch_csp
 from mesochart.core.demo import DEMO_PASSWORD, load_demo
 from mesochart.patients.models import Patient
 
@@ -17,11 +17,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Any, live_server: Any, username: str) -> None:
-    page.goto(live_server.url + reverse("accounts:login"))
-    page.fill("#id_username", username)
-    page.fill("#id_password", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, username, DEMO_PASSWORD)
 
 
 def test_the_watch_sees_an_inline_script_the_policy_blocks(live_server, browser):

@@ -8,18 +8,14 @@ from typing import Any
 
 import pytest
 
-from mesochart.conftest import PASSWORD
+from mesochart.conftest import browser_sign_in
 from mesochart.sterility.tests.factories import make_steriliser, released_cycle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page: Any, live_server: Any, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, username)
 
 
 def test_a_refused_htmx_form_shows_the_error_beside_its_field(

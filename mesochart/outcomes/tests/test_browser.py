@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mesochart.conftest import PASSWORD
+from mesochart.conftest import browser_sign_in
 from mesochart.outcomes.models import Photo
 
 from .factories import photo_consent
@@ -39,11 +39,7 @@ def test_practitioner_uploads_baseline_and_follow_up_and_sees_comparison_and_tre
     follow_up = write_jpeg(tmp_path / "follow-up.jpg", brighter)
     photo_consent(clinic, staff, patient)
 
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "practitioner")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, "practitioner")
 
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     page.click("#photos >> text=Take a photo")
@@ -93,11 +89,7 @@ def test_live_camera_capture_with_the_baseline_ghost_uploads_the_frame(
 
     baseline = write_jpeg(tmp_path / "baseline.jpg", data.astronaut())
     photo_consent(clinic, staff, patient)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "practitioner")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, "practitioner")
     page.goto(f"{live_server.url}/outcomes/patients/{patient.pk}/photos/new/?view=front")
     page.select_option("#id_view", "front")
     page.set_input_files("#id_photo", baseline)
@@ -135,11 +127,7 @@ def test_a_photo_that_cannot_be_analysed_is_refused_beside_the_file_field(
     sliver = tmp_path / "sliver.png"
     Image.new("RGB", (60000, 1), (128, 128, 128)).save(sliver, format="PNG")
     photo_consent(clinic, staff, patient)
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "practitioner")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, "practitioner")
     page.goto(f"{live_server.url}/outcomes/patients/{patient.pk}/photos/new/?view=front")
     page.set_input_files("#id_photo", str(sliver))
     page.click("#upload-form button[type=submit]")
@@ -160,11 +148,7 @@ def test_the_photo_page_overlays_what_was_measured_and_offers_reanalysis_of_old_
     old["algorithm_version"] = "1.0.0"
     photo.analysis = old
     photo.save(update_fields=["analysis"])
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "practitioner")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, "practitioner")
     page.goto(f"{live_server.url}/outcomes/photos/{photo.pk}/")
     page.wait_for_function("document.querySelector('#photo-overlay img').naturalWidth > 0")
     image = page.locator("#photo-overlay img").bounding_box()

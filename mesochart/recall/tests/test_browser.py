@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from mesochart.conftest import PASSWORD
+from mesochart.conftest import browser_sign_in
 from mesochart.stock import services as stock
 from mesochart.stock.models import Lot
 
@@ -17,12 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 GS1 = "(01)04012345678901(17)271231(10)BRW-2611"
 
 
-def sign_in(page, live_server, username):
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+def sign_in(page: Any, live_server: Any, username: str) -> None:
+    browser_sign_in(page, live_server, username)
 
 
 def test_manager_receives_a_lot_by_scan_and_recalls_it(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mesochart.conftest import PASSWORD
+from mesochart.conftest import browser_sign_in
 from mesochart.stock.models import FridgeReading
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,11 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_an_unreadable_fridge_log_is_refused_on_the_page_naming_the_line(
     live_server, page, fridge, staff
 ):
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, "manager")
     page.goto(f"{live_server.url}/stock/fridges/{fridge.pk}/")
     big = b"recorded_at,temperature_c\n" + b"x" * 140_000 + b",4\n"
     page.set_input_files(
@@ -41,11 +37,7 @@ def test_a_background_import_that_fails_says_why_on_the_fridge_page(
     live_server, page, fridge, staff, settings
 ):
     settings.STOCK_IMPORT_BACKGROUND_ROWS = 1
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", "manager")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    browser_sign_in(page, live_server, "manager")
     page.goto(f"{live_server.url}/stock/fridges/{fridge.pk}/")
     bad = b"recorded_at,temperature_c\n2026-01-05 08:00,4.5\n2026-01-05 09:00,warm\n"
     page.set_input_files(
