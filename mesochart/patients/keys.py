@@ -8,6 +8,7 @@ If a rule here changes, add a migration that recomputes the stored keys (as
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 PHONE_KEY_DIGITS = 9
@@ -47,3 +48,45 @@ def phone_key(phone: str) -> str:
 def email_key(email: str) -> str:
     """The address lower-cased and trimmed (the whole address, local part included)."""
     return email.strip().lower()[:KEY_MAX_LENGTH]
+
+
+SEARCH_TEXT_MAX_LENGTH = 600
+_WORD = re.compile(r"[^\W_]+")
+# Letters with no decomposition, as a keyboard without them types them (search only: the
+# duplicate keys keep them, see ``fold``).
+_PLAIN = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "\u0131": "i", "æ": "ae", "œ": "oe", "þ": "th"}
+)
+
+
+def words(text: str) -> list[str]:
+    """The folded words of ``text``, split as a search splits them: ``"Saint-Exupéry"``
+    -> ``["saint", "exupery", "saintexupery"]`` (a word written with inner punctuation is
+    also kept whole, so "obrien" finds "O'Brien"); letters with no accent to strip are
+    written plain (``"Małgorzata Østergaard"`` -> ``["malgorzata", "ostergaard"]``)."""
+    found: list[str] = []
+    for chunk in fold(text).translate(_PLAIN).split():
+        parts = _WORD.findall(chunk)
+        found.extend(parts)
+        if len(parts) > 1:
+            found.append("".join(parts))
+    return found
+
+
+def search_text(given_name: str, family_name: str) -> str:
+    """The words a name search matches on, each once, between spaces:
+    ``" anne marie moreau "``. A search token matches a patient when it starts one of
+    these words (``" " + token`` occurs in the text)."""
+    seen: dict[str, None] = {}
+    for word in [*words(given_name), *words(family_name)]:
+        seen.setdefault(word, None)
+    text = " ".join(seen)
+    if len(text) > SEARCH_TEXT_MAX_LENGTH - 2:
+        text = text[: SEARCH_TEXT_MAX_LENGTH - 2].rsplit(" ", 1)[0]
+    return f" {text} " if text else ""
+
+
+def sort_name(family_name: str, given_name: str) -> str:
+    """What the patient list sorts on: family then given name, folded (so "de Silva" sits
+    beside "Delaney" and "Hart" before "Hartley")."""
+    return f"{fold(family_name)} {fold(given_name)}".strip()[:KEY_MAX_LENGTH]

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
-from django.db.models.functions import Lower
+from django.db import connections, models
 
 from mesochart.accounts.models import Clinic, Organisation
 
@@ -35,7 +35,7 @@ class Language(models.TextChoices):
     RU = "ru", "Russian"
 
 
-MATCH_KEY_FIELDS = ("name_key", "phone_key", "email_key")
+MATCH_KEY_FIELDS = ("name_key", "phone_key", "email_key", "search_text", "sort_name")
 
 
 class Patient(models.Model):
@@ -63,16 +63,20 @@ class Patient(models.Model):
     name_key = models.CharField(max_length=keys.KEY_MAX_LENGTH, blank=True, editable=False)
     phone_key = models.CharField(max_length=keys.PHONE_KEY_DIGITS, blank=True, editable=False)
     email_key = models.CharField(max_length=keys.KEY_MAX_LENGTH, blank=True, editable=False)
+    # What search and the list use (``keys.search_text``, ``keys.sort_name``), also set by
+    # ``save()``. PostgreSQL searches ``search_text`` through a trigram index; SQLite
+    # through ``PatientSearchTerm`` rows (``search.py``, docs/patients.md).
+    search_text = models.TextField(blank=True, editable=False)
+    sort_name = models.CharField(max_length=keys.KEY_MAX_LENGTH, blank=True, editable=False)
 
     class Meta:
-        ordering = ["family_name", "given_name", "mrn"]
+        ordering = ["sort_name", "mrn"]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "mrn"], name="patient_unique_mrn"),
         ]
         indexes = [
-            models.Index(
-                "clinic", Lower("family_name"), Lower("given_name"), name="patient_clinic_name_idx"
-            ),
+            # The list's order, per clinic (search results are sorted the same way).
+            models.Index(fields=["clinic", "sort_name", "mrn"], name="patient_clinic_sort_idx"),
             models.Index(fields=["clinic", "birth_date"], name="patient_clinic_birth_idx"),
             # The dashboard's "recently updated".
             models.Index(fields=["clinic", "-updated_at"], name="patient_clinic_updated_idx"),
@@ -86,21 +90,37 @@ class Patient(models.Model):
     def __str__(self) -> str:
         return f"{self.full_name} ({self.mrn})"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        """Saves with the match keys recomputed (also when ``update_fields`` is given).
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Patient:
+        patient = super().from_db(db, field_names, values)
+        patient._indexed = (patient.__dict__.get("clinic_id"), patient.__dict__.get("search_text"))  # type: ignore[assignment]
+        return patient
 
-        ``bulk_create``/``update()`` bypass this: they must set the keys themselves.
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves with the match keys and search words recomputed (also when
+        ``update_fields`` is given), and the search terms kept in step where the database
+        uses them.
+
+        ``bulk_create``/``update()`` bypass this: they must call ``set_match_keys()`` and
+        ``PatientSearchTerm.write`` themselves (as ``mesochart seed-scale`` does).
         """
         self.set_match_keys()
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, *MATCH_KEY_FIELDS}
+        adding = self._state.adding
         super().save(*args, **kwargs)
+        indexed = (self.clinic_id, self.search_text)
+        if adding or getattr(self, "_indexed", None) != indexed:
+            PatientSearchTerm.write([self], replace=not adding)
+        self._indexed = indexed
 
     def set_match_keys(self) -> None:
         self.name_key = keys.name_key(self.family_name, self.given_name)
         self.phone_key = keys.phone_key(self.phone)
         self.email_key = keys.email_key(self.email)
+        self.search_text = keys.search_text(self.given_name, self.family_name)
+        self.sort_name = keys.sort_name(self.family_name, self.given_name)
 
     @property
     def full_name(self) -> str:
@@ -111,6 +131,46 @@ class Patient(models.Model):
         if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
             years -= 1
         return years
+
+
+class PatientSearchTerm(models.Model):
+    """One word of a patient's ``search_text``: SQLite's search index.
+
+    SQLite has no trigram index, so a name search there looks up each typed token as a
+    prefix range of ``term`` under the clinic (an index range, never a table scan).
+    PostgreSQL searches ``Patient.search_text`` through its trigram index instead and
+    keeps no rows here. ``mesochart reindex-patients`` rebuilds the rows (after a bulk
+    load, or a database moved from PostgreSQL to SQLite).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    term = models.CharField(max_length=keys.SEARCH_TEXT_MAX_LENGTH)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "term"], name="patient_search_term_idx")]
+
+    @staticmethod
+    def in_use(using: str | None = None) -> bool:
+        return connections[using or "default"].vendor == "sqlite"
+
+    @staticmethod
+    def write(patients: Sequence[Patient], *, replace: bool = True) -> None:
+        """The terms of ``patients`` (saved rows with ``search_text`` set), replacing any
+        they had; nothing on a database that does not use them."""
+        if not patients or not PatientSearchTerm.in_use():
+            return
+        if replace:
+            PatientSearchTerm.objects.filter(patient__in=[p.pk for p in patients]).delete()
+        PatientSearchTerm.objects.bulk_create(
+            [
+                PatientSearchTerm(clinic_id=p.clinic_id, patient_id=p.pk, term=term)
+                for p in patients
+                for term in p.search_text.split()
+            ],
+            batch_size=2000,
+        )
 
 
 def _choices(mapping: dict[Any, str]) -> list[tuple[Any, str]]:

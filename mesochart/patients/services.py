@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from mesochart.accounts.models import Clinic, Organisation, User
@@ -27,11 +27,17 @@ PATIENT_FIELDS = (
 
 
 def _allocate_mrn(organisation: Organisation) -> str:
-    org = Organisation.objects.select_for_update().get(pk=organisation.pk)
-    number = org.next_mrn
-    org.next_mrn = number + 1
-    org.save(update_fields=["next_mrn"])
-    return f"{org.mrn_prefix}-{number:06d}"
+    """The organisation's next record number, in one statement that also locks the row
+    until the registration commits (``UPDATE ... RETURNING``: PostgreSQL, SQLite >= 3.35)."""
+    table = connection.ops.quote_name(Organisation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET next_mrn = next_mrn + 1 WHERE id = %s "
+            "RETURNING next_mrn - 1, mrn_prefix",
+            [Organisation._meta.pk.get_db_prep_value(organisation.pk, connection)],
+        )
+        number, prefix = cursor.fetchone()
+    return f"{prefix}-{number:06d}"
 
 
 def do_create_patient(

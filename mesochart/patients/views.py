@@ -4,7 +4,6 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
@@ -20,17 +19,18 @@ from .access import patient_for, patients_visible_to
 from .duplicates import Duplicate, possible_duplicates
 from .forms import DuplicateCheckForm, PatientForm, PatientSearchForm, ProfileForm
 from .screening import screen_all
-from .search import search_patients
+from .search import CappedPaginator, search_patients
 
 
 @require("patient.view")
 def patient_list(request: ClinicRequest) -> HttpResponse:
     form = PatientSearchForm(request.GET)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    patients = search_patients(patients_visible_to(request), query).only(
+    patients = search_patients(patients_visible_to(request), query, request.clinic).only(
         "id", "mrn", "given_name", "family_name", "birth_date", "sex", "phone", "updated_at"
     )
-    page = Paginator(patients, settings.PATIENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = CappedPaginator(patients, settings.PATIENTS_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "query": query}
     # The list shows demographics: its page of results is logged, never the query (a
     # searched name would put patient data into the log).

@@ -25,7 +25,7 @@ from django.db import connection, transaction
 
 from mesochart.accounts.models import Clinic, Organisation, User
 from mesochart.patients import keys
-from mesochart.patients.models import Patient
+from mesochart.patients.models import Patient, PatientSearchTerm
 from mesochart.protocols import load_library
 
 from .models import Lot, MixturePreparation, StockMovement, Storage, Unit
@@ -228,6 +228,7 @@ def seed_scale(
         n_patients = patients
     patient_rows = [_patient(rng, org, clinic_rows, actor, i) for i in range(n_patients)]
     _bulk(Patient, patient_rows, "patients", 5000, quiet, stream)
+    PatientSearchTerm.write(patient_rows, replace=False)
     org.next_mrn = n_patients + 1
     org.save(update_fields=["next_mrn"])
     by_clinic: dict[uuid.UUID, list[uuid.UUID]] = {c.pk: [] for c in clinic_rows}
@@ -323,7 +324,7 @@ def _patient(
     patient = Patient(
         organisation=org,
         clinic=clinics[i % len(clinics)],
-        mrn=f"{org.mrn_prefix}-{i + 1:08d}",
+        mrn=f"{org.mrn_prefix}-{i + 1:06d}",
         given_name=given,
         family_name=family,
         birth_date=date(1950 + rng.randrange(55), 1 + rng.randrange(12), 1 + rng.randrange(28)),
