@@ -3,6 +3,8 @@ search index follows every change of name, and that the database answers from an
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.db import connection
 from django.urls import reverse
@@ -188,3 +190,17 @@ def test_the_unsearched_list_is_read_in_index_order(clinic, people):
         assert "patient_clinic_sort_idx" in text and "Sort" not in text.replace("Sort Key", ""), (
             text
         )
+
+
+def test_reindex_patients_rebuilds_what_a_bulk_write_left_out(clinic, people):
+    from django.core.management import call_command
+
+    Patient.objects.filter(pk=people["Moreau"].pk).update(
+        family_name="Lambert", search_text="", sort_name=""
+    )
+    PatientSearchTerm.objects.all().delete()
+    assert found(clinic, "lambert") == []
+    call_command("reindex-patients", stdout=io.StringIO())
+    assert found(clinic, "lambert") == ["Lambert"]
+    assert found(clinic, "hart") == ["Hart", "Hartley"]
+    assert Patient.objects.get(pk=people["Moreau"].pk).sort_name == "lambert elodie"
