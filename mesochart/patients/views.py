@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -20,6 +21,7 @@ from .duplicates import Duplicate, possible_duplicates
 from .forms import DuplicateCheckForm, PatientForm, PatientSearchForm, ProfileForm
 from .screening import screen_all
 from .search import CappedPaginator, search_patients
+from .sections import Latest, latest
 
 
 @require("patient.view")
@@ -79,20 +81,28 @@ def patient_create(request: ClinicRequest) -> HttpResponse:
 
 @login_required
 def patient_chart(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse:
+    """The chart: each growing section shows its latest ``CHART_ROWS`` rows and a "show
+    all" link (``?all=<section>``, that section in full), so the page costs the same with
+    3 sessions or 300."""
     patient = patient_for(request, patient_id, "patient.view")
     services.record_chart_view(request.user, request.clinic, patient)
     membership = request.membership
-    versions = []
+    show_all = request.GET.get("all", "")
+    versions: Latest[Any] = Latest([], more=False)
     screening = []
     if has_perm(membership, "profile.view"):
-        versions = list(patient.profile.versions.select_related("changed_by")[:50])
+        versions = latest(
+            patient.profile.versions.select_related("changed_by").defer("data"),
+            everything=show_all == "history",
+        )
         screening = screen_all(patient, library_for(request.clinic), request.clinic.today())
-    audit_events = []
+    audit_events: Latest[Any] = Latest([], more=False)
     if has_perm(membership, "audit.view"):
-        audit_events = list(
+        audit_events = latest(
             AuditEvent.objects.filter(
                 object_type="patients.patient", object_id=str(patient.pk)
-            ).order_by("-seq")[:50]
+            ).order_by("-seq"),
+            everything=show_all == "audit",
         )
     return render(
         request,
@@ -102,6 +112,7 @@ def patient_chart(request: ClinicRequest, patient_id: uuid.UUID) -> HttpResponse
             "versions": versions,
             "audit_events": audit_events,
             "screening": screening,
+            "show_all": show_all,
         },
     )
 

@@ -90,3 +90,53 @@ def test_registration_still_validates_fields(clinic, staff):
             staff["reception"], clinic, {**data, "given_name": "A", "sex": "female"}, {"bmi": 500}
         )
     assert "bmi" in caught.value.message_dict
+
+
+def _sessions(patient, actor, n, start=0):
+    from datetime import timedelta
+
+    from mesochart.care.models import TreatmentSession
+
+    TreatmentSession.objects.bulk_create(
+        TreatmentSession(
+            organisation_id=patient.organisation_id,
+            clinic_id=patient.clinic_id,
+            patient=patient,
+            protocol="face_revitalisation",
+            scheduled_for=date(2026, 1, 1) + timedelta(days=start + i),
+            created_by=actor,
+            check_result={"findings": ["x" * 4000]},  # the large JSON the chart never reads
+        )
+        for i in range(n)
+    )
+
+
+def test_patient_chart_shows_the_latest_sessions_at_a_constant_cost(
+    client_as, clinic, staff, django_assert_num_queries
+):
+    client = client_as("manager")
+    patient = create_patient(clinic, staff["practitioner"])
+    _sessions(patient, staff["practitioner"], 3)
+    url = reverse("patients:chart", args=[patient.pk])
+    few = count_queries(client, url)
+    body = client.get(url).content.decode()
+    assert body.count("/sessions/") >= 3 and "?all=sessions" not in body
+    _sessions(patient, staff["practitioner"], 297, start=3)
+    with django_assert_num_queries(few):
+        body = client.get(url).content.decode()
+    # The latest ten, newest first, and a link to all of them.
+    assert "2026-10-27" in body  # day 300
+    assert "2026-10-18" in body and "2026-10-17" not in body  # the tenth and eleventh newest
+    assert "?all=sessions#treatment" in body
+    everything = client.get(url, {"all": "sessions"}).content.decode()
+    assert "2026-01-01" in everything and "2026-10-27" in everything
+    assert "Show the latest only" in everything
+
+
+def test_the_chart_never_reads_the_sessions_json(client_as, clinic, staff):
+    patient = create_patient(clinic, staff["practitioner"])
+    _sessions(patient, staff["practitioner"], 3)
+    with CaptureQueriesContext(connection) as ctx:
+        client_as("manager").get(reverse("patients:chart", args=[patient.pk]))
+    reads = [q["sql"] for q in ctx.captured_queries if 'FROM "care_treatmentsession"' in q["sql"]]
+    assert reads and not [sql for sql in reads if "check_result" in sql], reads
