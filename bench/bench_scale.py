@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-
 def paired_ms(fns, runs: int = 15) -> list[float]:  # type: ignore[no-untyped-def]
     """Median ms of each of ``fns``, timed in turn within each run (so that a busy moment of
     the machine weighs on all of them alike)."""
