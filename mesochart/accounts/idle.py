@@ -22,6 +22,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 SESSION_ACTIVITY_KEY = "last_activity"
+# Activity is written to the session at most this often (seconds).
+ACTIVITY_WRITE_SECONDS = 30
 SESSION_KEPT_KEY = "idle_kept"
 # Posted text kept across an idle sign-out: at most this many characters in all,
 # for at most this long.

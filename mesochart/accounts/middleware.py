@@ -39,7 +39,10 @@ class IdleTimeoutMiddleware:
             last = request.session.get(SESSION_ACTIVITY_KEY)
             if last is not None and now - float(last) > idle.idle_seconds():
                 return self.sign_out(request)
-            request.session[SESSION_ACTIVITY_KEY] = now
+            if last is None or now - float(last) >= idle.ACTIVITY_WRITE_SECONDS:
+                # Not on every request: a session written on each page view is a database
+                # write per page (the idle timeout is then up to this much early).
+                request.session[SESSION_ACTIVITY_KEY] = now
         return self.get_response(request)
 
     def sign_out(self, request: HttpRequest) -> HttpResponse:

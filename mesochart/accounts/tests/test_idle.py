@@ -335,3 +335,33 @@ def test_signed_in_pages_carry_the_timeout_the_user_and_the_warning(client, staf
 def test_the_sign_in_page_has_no_idle_script(client, db):
     html = client.get(LOGIN).content.decode()
     assert "js/idle.js" not in html and "data-idle-seconds" not in html
+
+
+def test_activity_is_written_to_the_session_at_most_every_30_seconds(staff, travel):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mesochart.accounts.idle import ACTIVITY_WRITE_SECONDS, SESSION_ACTIVITY_KEY
+
+    client = Client()
+    sign_in(client, "reception")
+    client.get(reverse("patients:list"))
+    first = client.session[SESSION_ACTIVITY_KEY]
+
+    def session_writes() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("patients:list")).status_code == 200
+        return len(
+            [q for q in ctx.captured_queries if q["sql"].startswith('UPDATE "django_session')]
+        )
+
+    travel.shift(ACTIVITY_WRITE_SECONDS - 1)
+    assert session_writes() == 0 and client.session[SESSION_ACTIVITY_KEY] == first
+    travel.shift(1)
+    assert session_writes() == 1 and client.session[SESSION_ACTIVITY_KEY] > first
+    # The timeout counts from the activity written: 15 minutes after it, signed out.
+    travel.shift(ACTIVITY_WRITE_SECONDS - 1)
+    client.get(reverse("patients:list"))
+    travel.shift(15 * 60 - (ACTIVITY_WRITE_SECONDS - 1) + 1)
+    response = client.get(reverse("patients:list"))
+    assert response.status_code == 302 and LOGIN in response["Location"]

@@ -28,6 +28,7 @@ def consent_section(context: template.Context, patient: Patient) -> dict[str, An
     valid = set(
         SignedConsent.objects.filter(patient=patient, signed_at__lte=now)
         .exclude(revoked_at__lte=now)
+        .order_by()
         .values_list("kind", flat=True)
         .distinct()
     )
