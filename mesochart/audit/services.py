@@ -31,12 +31,15 @@ def record(
     object_id: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain (inside the caller's transaction)."""
+    """Append one event to the chain (inside the caller's transaction).
+
+    No savepoint of its own: an event that cannot be written fails the caller's whole
+    transaction (a write is never kept without its event)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
     key = keys.current_key()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
         if head is None:
             # Only after the tables were emptied (`flush`, transactional tests): the chain

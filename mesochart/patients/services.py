@@ -11,7 +11,7 @@ from mesochart.accounts.models import Clinic, Organisation, User
 from mesochart.audit.services import record
 from mesochart.errors import Conflict, InvalidInput
 
-from .duplicates import possible_duplicates, reason_problem
+from .duplicates import MAX_DUPLICATES, duplicate_candidates, reason_problem
 from .models import PROFILE_FIELDS, MedicalProfile, MedicalProfileVersion, Patient
 
 PATIENT_FIELDS = (
@@ -77,8 +77,14 @@ def do_create_patient(
             validate_unique=False,
             validate_constraints=False,
         )
-        duplicates = possible_duplicates(
+        # Only their ids are recorded: no rows to build.
+        candidates = duplicate_candidates(
             clinic, {name: getattr(patient, name) for name in PATIENT_FIELDS}
+        )
+        duplicates = (
+            []
+            if candidates is None
+            else list(candidates.values_list("pk", flat=True)[:MAX_DUPLICATES])
         )
         patient.save(force_insert=True)
         medical = MedicalProfile(patient=patient, updated_by=actor, version=1)
@@ -104,7 +110,7 @@ def do_create_patient(
         )
         details: dict[str, Any] = {"mrn": patient.mrn}
         if duplicates:
-            details["possible_duplicates"] = [str(d.patient.pk) for d in duplicates]
+            details["possible_duplicates"] = [str(pk) for pk in duplicates]
         if duplicate_reason is not None:
             details["duplicate_reason"] = duplicate_reason
         record("patient.create", actor=actor, clinic=clinic, obj=patient, details=details)
