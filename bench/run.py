@@ -17,6 +17,7 @@ HERE = Path(__file__).resolve().parent
 EXTRA_ARGS = {
     "bench_recall.py": ["--administrations", os.environ.get("BENCH_ADMINISTRATIONS", "1000000")],
     "bench_scale.py": ["--large", os.environ.get("BENCH_PATIENTS", "100000")],
+    "bench_http.py": ["--patients", os.environ.get("BENCH_PATIENTS", "100000")],
 }
 
 
