@@ -1,9 +1,12 @@
 """Generate a realistic chain at scale for benchmarks: ``mesochart seed-scale``.
 
-One organisation, K clinics, patients, lots of every library product, treatment sessions
-of 4-12 injection points (administrations) each, and about 5% of sessions given from a
-mixture prepared at the chair (two ``mixed`` component movements + the administrations of
-the preparation). Rows go in with bulk inserts in batches (``executemany`` on SQLite,
+One organisation, K clinics, patients, lots of every library product, signed treatment
+sessions of 4-12 injection points (administrations) each, and about 5% of sessions given
+from a mixture prepared at the chair (two ``mixed`` component movements + the
+administrations of the preparation). Each session has its early check and its infection
+surveillance window (the library's intervals; done once past, open otherwise) and about a
+third have a front photo's metadata (the row, with no image file: pages that show the image
+answer 404 for it). Rows go in with bulk inserts in batches (``executemany`` on SQLite,
 ``COPY`` on PostgreSQL); the movement table's secondary indexes are dropped during the load
 and rebuilt at the end, which is much faster than maintaining them row by row.
 Audit events are not written: this is synthetic benchmark data, not clinical work.
@@ -34,6 +37,9 @@ POINTS_PER_SESSION = (4, 12)
 ADMINISTRATIONS_PER_LOT = 400
 ADMINISTRATIONS_PER_PATIENT = 25
 MIXTURE_SHARE = 0.05
+PHOTO_SHARE = 0.3
+# Injection protocols of the library the synthetic sessions follow.
+PROTOCOLS = ("skin-revitalisation", "skin-booster", "hair-mesotherapy", "body-cellulite")
 MIX = "revitalisation-lidocaine-mix"
 GIVEN = [
     "Amira", "Elena", "Grace", "Hannah", "Julia", "Laura", "Maya", "Nadia", "Rosa", "Zoe",
@@ -123,9 +129,11 @@ class _Writer:
     def __init__(self, batch: int, progress: Progress | None) -> None:
         self.batch, self.progress = batch, progress
         self.rows: list[tuple[Any, ...]] = []
-        # Preparations go in first, in the same transaction as the movements naming them.
+        # Preparations, sessions and their follow-ups and photos go in first, in the same
+        # transaction as the movements naming them.
         self.preparations: list[MixturePreparation] = []
         self.preparations_written = 0
+        self.records: list[list[Any]] = [[], [], []]  # sessions, follow-ups, photos
 
     def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
@@ -141,6 +149,10 @@ class _Writer:
                 MixturePreparation.objects.bulk_create(self.preparations, batch_size=5000)
                 self.preparations_written += len(self.preparations)
                 self.preparations = []
+            for records in self.records:
+                if records:
+                    type(records[0]).objects.bulk_create(records, batch_size=5000)
+                    records.clear()
             if connection.vendor == "postgresql":
                 sql = f"COPY {table} ({', '.join(MOVEMENT_COLUMNS)}) FROM STDIN"
                 with cursor.cursor.copy(sql) as copy:  # type: ignore[attr-defined]
@@ -283,7 +295,7 @@ def seed_scale(
             )  # fmt: skip
         preparations = _sessions(
             rng, administrations, clinic_rows, by_clinic, lots_by_clinic, component_lots,
-            writer, org_id, actor_id, recorded, now, as_uuid, as_dt, org,
+            writer, org_id, actor_id, recorded, now, as_uuid, as_dt, org, actor.pk,
         )  # fmt: skip
         writer.flush()
     finally:
@@ -353,9 +365,17 @@ def _sessions(
     as_uuid: Callable[[uuid.UUID | None], Any],
     as_dt: Callable[[datetime], Any],
     org: Organisation,
+    actor_pk: Any,
 ) -> int:
     """Write treatment sessions until ``administrations`` points are charted."""
-    mixture_parts = load_library().mixtures[MIX].components
+    from mesochart.care.models import FollowUp, FollowUpKind, FollowUpStatus, TreatmentSession
+    from mesochart.outcomes.models import Photo, PhotoView
+
+    library = load_library()
+    mixture_parts = library.mixtures[MIX].components
+    early = library.followups["early_check_days"]
+    window = library.followups["infection_surveillance_days"]
+    today = now.date()
     written = 0
     quantities = [Decimal("0.05"), Decimal("0.10"), Decimal("0.20"), Decimal("0.50")]
     for index in session_indexes():
@@ -366,8 +386,46 @@ def _sessions(
         points = min(rng.randint(*POINTS_PER_SESSION), administrations - written)
         at = now - timedelta(minutes=rng.randrange(3 * 365 * 24 * 60))
         occurred = as_dt(at)
-        patient = as_uuid(rng.choice(patients[clinic.pk]))
-        session = as_uuid(uuid.uuid4())
+        patient_pk = rng.choice(patients[clinic.pk])
+        patient = as_uuid(patient_pk)
+        session_pk = uuid.uuid4()
+        session = as_uuid(session_pk)
+        day = at.date()
+        sessions, follow_ups, photos = writer.records
+        sessions.append(
+            TreatmentSession(
+                id=session_pk, organisation=org, clinic=clinic, patient_id=patient_pk,
+                protocol=rng.choice(PROTOCOLS), scheduled_for=day, performed_on=day,
+                status="signed", started_at=at, started_by_id=actor_pk, signed_at=at,
+                signed_by_id=actor_pk, created_by_id=actor_pk,
+            )
+        )  # fmt: skip
+        for kind, due, end, source in (
+            (FollowUpKind.EARLY_CHECK, day + timedelta(days=int(early.number)), None, early),
+            (FollowUpKind.INFECTION_SURVEILLANCE, day,
+             day + timedelta(days=int(window.number)), window),
+        ):  # fmt: skip
+            done = (end or due) < today
+            follow_ups.append(
+                FollowUp(
+                    organisation=org, clinic=clinic, patient_id=patient_pk, session_id=session_pk,
+                    kind=kind, due=due, window_end=end, evidence=source.evidence,
+                    source=source.source,
+                    status=FollowUpStatus.DONE if done else FollowUpStatus.OPEN,
+                    done_at=at + ((end or due) - day) if done else None,
+                    done_by_id=actor_pk if done else None,
+                )
+            )  # fmt: skip
+        if rng.random() < PHOTO_SHARE:
+            name = f"scale/{session_pk}.jpg"
+            photos.append(
+                Photo(
+                    organisation=org, clinic=clinic, patient_id=patient_pk,
+                    view=PhotoView.FRONT, taken_at=at, taken_by_id=actor_pk, original=name,
+                    original_sha256="0" * 64, original_format="JPEG", derived=name,
+                    width=3000, height=4000,
+                )
+            )  # fmt: skip
         lot_id = preparation_id = None
         if rng.random() < MIXTURE_SHARE:
             prep = MixturePreparation(

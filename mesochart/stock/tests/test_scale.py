@@ -62,3 +62,31 @@ def test_seed_scale_without_patients_or_administrations_is_refused():
     with pytest.raises(SystemExit):
         call_command("seed-scale", stderr=err)
     assert "--patients" in err.getvalue()
+
+
+def test_seed_scale_sessions_have_their_follow_ups_and_some_photos():
+    from mesochart.care.models import FollowUp, FollowUpKind, TreatmentSession
+    from mesochart.outcomes.models import Photo
+    from mesochart.protocols import load_library
+
+    call_command(
+        "seed-scale", administrations=2000, clinics=2, stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    refs = set(
+        StockMovement.objects.filter(kind=MovementKind.ADMINISTERED).values_list(
+            "session_ref", flat=True
+        )
+    )
+    sessions = {s.pk: s for s in TreatmentSession.objects.all()}
+    assert refs == set(sessions)
+    session = next(iter(sessions.values()))
+    assert session.status == "signed" and session.protocol in load_library().protocols
+    # Each administration's patient is its session's patient.
+    movement = StockMovement.objects.filter(session_ref=session.pk).first()
+    assert movement.patient_id == session.patient_id
+    early = load_library().followups["early_check_days"].number
+    check = FollowUp.objects.get(session=session, kind=FollowUpKind.EARLY_CHECK)
+    assert (check.due - session.performed_on).days == int(early)
+    assert FollowUp.objects.count() == 2 * len(sessions)
+    photos = Photo.objects.count()
+    assert 0.1 * len(sessions) < photos < 0.5 * len(sessions)
