@@ -136,7 +136,7 @@ def main() -> int:
             organisation_id=clinic.organisation_id,
             clinic=clinic,
             patient=patient,
-            protocol="face_revitalisation",
+            protocol="skin-revitalisation",
             scheduled_for=date(2025, 1, 1) + timedelta(days=14 * i),
             status="signed",
             created_by=actor,

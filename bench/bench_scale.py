@@ -229,7 +229,7 @@ def main() -> int:
                 organisation_id=small.organisation_id,
                 clinic=small,
                 patient=patient,
-                protocol="face_revitalisation",
+                protocol="skin-revitalisation",
                 scheduled_for=date(2025, 1, 1) + timedelta(days=i),
                 status="signed",
                 created_by=actor,

@@ -102,7 +102,7 @@ def _sessions(patient, actor, n, start=0):
             organisation_id=patient.organisation_id,
             clinic_id=patient.clinic_id,
             patient=patient,
-            protocol="face_revitalisation",
+            protocol="skin-revitalisation",
             scheduled_for=date(2026, 1, 1) + timedelta(days=start + i),
             created_by=actor,
             check_result={"findings": ["x" * 4000]},  # the large JSON the chart never reads
