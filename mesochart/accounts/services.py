@@ -140,8 +140,9 @@ def _check_code(user: User, code: str) -> tuple[Any, str]:
             wait = (data or {}).get("locked_until")
             seconds = max(1, int((wait - timezone.now()).total_seconds()) + 1) if wait else 1
             raise AccountLocked(str(CODE_THROTTLED) % {"seconds": seconds}, field="code")
-        if not device.verify_token(code):
-            raise InvalidInput(str(CODE_WRONG), field="code")
+        verified = device.verify_token(code)  # a wrong code's throttle count commits
+    if not verified:
+        raise InvalidInput(str(CODE_WRONG), field="code")
     return device, factor
 
 
@@ -296,6 +297,30 @@ def _new_recovery_codes(user: User) -> list[str]:
     codes = [StaticToken.random_token() for _ in range(two_factor.RECOVERY_CODES)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
     return codes
+
+
+def do_demo_enrolment(user: User) -> tuple[str, list[str]]:
+    """The demo's prescribers and managers: an authenticator whose secret the demo command
+    prints, and the recovery codes left (ten new ones when all are used). Running it again
+    changes nothing while codes are left. Never for real staff: a secret that has been
+    printed is not a second factor."""
+    with transaction.atomic():
+        device = two_factor.totp_device(user)
+        if device is None:
+            device = TOTPDevice.objects.create(
+                user=user, name=two_factor.TOTP_DEVICE_NAME, confirmed=True
+            )
+        codes = list(
+            StaticToken.objects.filter(
+                device__user=user, device__name=two_factor.RECOVERY_DEVICE_NAME
+            )
+            .order_by("pk")
+            .values_list("token", flat=True)
+        )
+        if not codes:
+            codes = _new_recovery_codes(user)
+            record("auth.two_factor_enrolled", actor=None, obj=user, details={"by": "demo"})
+    return two_factor.secret_base32(device), codes
 
 
 def do_new_recovery_codes(request: HttpRequest, user: User) -> list[str]:
