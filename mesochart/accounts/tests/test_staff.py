@@ -96,6 +96,20 @@ def test_a_manager_elsewhere_cannot_touch_this_clinics_staff(client_as, staff, w
     assert not AuditEvent.objects.filter(action__startswith="staff.").exists()
 
 
+def test_a_user_only_in_another_organisation_answers_404_to_this_manager(
+    client_as, outsider, neighbour
+):
+    client = client_as("manager")
+    for target in (outsider, neighbour):
+        assert client.get(detail(target)).status_code == 404
+        for name in ("unlock", "deactivate", "password_link", "two_factor_reset"):
+            assert client.post(action(name, target)).status_code == 404, name
+        role = client.post(action("role", target), {"role": Role.ASSISTANT})
+        assert role.status_code == 404
+    assert User.objects.get(pk=outsider.pk).is_active
+    assert not AuditEvent.objects.filter(action__startswith="staff.").exists()
+
+
 # --- adding staff -------------------------------------------------------------------
 
 
