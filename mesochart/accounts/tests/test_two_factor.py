@@ -65,6 +65,7 @@ def test_a_prescriber_must_set_up_two_factor_before_anything_else(client, staff)
     html = client.get(SETUP).content.decode()
     assert "Your clinic asks prescribers and managers" in html
     assert "<svg" in html and "<path" in html  # the QR code, inline
+    assert 'href="/patients/"' not in html  # no menu while held here
     assert client.post(reverse("accounts:logout")).status_code == 302
 
 
@@ -89,6 +90,20 @@ def test_enrolment_shows_qr_and_secret_and_a_wrong_code_is_refused_on_the_field(
     assert not TOTPDevice.objects.get(pk=device.pk).confirmed
     assert client.get(DASHBOARD)["Location"] == SETUP
     assert AuditEvent.objects.filter(action="auth.code_failed").exists()
+
+
+def test_the_qr_code_decodes_to_the_authenticator_url(client, staff):
+    import cv2
+
+    from mesochart.sterility.tests.test_views import svg_to_image
+
+    sign_in(client, "prescriber")
+    html = client.get(SETUP).content.decode()
+    svg = re.search(r'<div class="qr"[^>]*>(<svg.*?</svg>)', html, re.S).group(1)
+    text, _, _ = cv2.QRCodeDetector().detectAndDecode(svg_to_image(svg))
+    device = TOTPDevice.objects.get(user=staff["prescriber"])
+    assert text == device.config_url
+    assert secret_on(html).replace(" ", "") in text
 
 
 def test_enrolment_confirms_with_a_code_and_shows_ten_recovery_codes_once(client, staff):
