@@ -42,6 +42,7 @@ def main() -> None:
 
     from mesochart.accounts.models import Clinic, Membership, Organisation, Role, User
     from mesochart.conftest import create_patient
+    from mesochart.core.testing import login_with_two_factor
     from mesochart.outcomes.tests.factories import make_session
 
     call_command("migrate", verbosity=0)
@@ -55,7 +56,7 @@ def main() -> None:
     patient = create_patient(clinic, staff["practitioner"])
     session = make_session(clinic, staff, patient)
     client = Client()
-    client.force_login(staff["prescriber"])
+    login_with_two_factor(client, staff["prescriber"])
     pages = {
         "patient chart": reverse("patients:chart", args=[patient.pk]),
         "session page": reverse("care:session", args=[session.pk]),

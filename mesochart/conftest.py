@@ -16,6 +16,12 @@ import pytest
 from django.test import Client
 
 from mesochart.accounts.models import Clinic, Membership, Organisation, Role, User
+from mesochart.core.testing import (
+    enrol_two_factor,
+    fresh_recovery_code,
+    login_with_two_factor,
+    needs_two_factor,
+)
 from mesochart.patients import services as patient_services
 from mesochart.patients.models import Patient
 
@@ -48,11 +54,22 @@ def _immediate_tasks(settings: Any) -> None:
 
 
 def browser_sign_in(page: Any, live_server: Any, username: str, password: str = PASSWORD) -> None:
-    """Sign in through the real login form in the browser and wait for the dashboard."""
+    """Sign in through the real login form in the browser and wait for the dashboard.
+
+    A user whose clinic requires a second factor (prescribers and managers, by default)
+    gets a real authenticator first and passes the code step with a fresh recovery code."""
+    user = User.objects.filter(username=username).first()
+    needs_code = user is not None and needs_two_factor(user)
+    if needs_code:
+        enrol_two_factor(user)
     page.goto(live_server.url + "/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+    if needs_code:
+        page.wait_for_url(live_server.url + "/accounts/login/code/")
+        page.fill("#id_code", fresh_recovery_code(user))
+        page.click("button[type=submit]")
     page.wait_for_url(live_server.url + "/")
 
 
@@ -71,6 +88,8 @@ def organisation(db: Any) -> Organisation:
 
 @pytest.fixture
 def clinic(organisation: Organisation) -> Clinic:
+    # The model's defaults, as for a real clinic: prescribers and managers must use a
+    # second factor (client_as and browser_sign_in pass it for them).
     return Clinic.objects.create(
         organisation=organisation, name="Riverside", timezone="Europe/London"
     )
@@ -109,16 +128,8 @@ def client_as(staff: dict[str, User], outsider: User, neighbour: User) -> Callab
     people = {**staff, "outsider": outsider, "neighbour": neighbour}
 
     def make(name: str) -> Client:
-        import time
-
-        from mesochart.accounts.idle import SESSION_ACTIVITY_KEY
-
         client = Client()
-        client.force_login(people[name])
-        # As a real sign-in does (accounts.services): the activity clock starts now.
-        session = client.session
-        session[SESSION_ACTIVITY_KEY] = time.time()
-        session.save()
+        login_with_two_factor(client, people[name])
         return client
 
     return make

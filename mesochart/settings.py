@@ -135,6 +135,9 @@ INSTALLED_APPS = [
     "mesochart.audit",
     "django_tasks",
     "django_tasks_db",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "mesochart.accounts",
     "mesochart.patients",
     "mesochart.library",
@@ -157,6 +160,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "mesochart.accounts.middleware.IdleTimeoutMiddleware",
     "mesochart.accounts.middleware.ActiveClinicMiddleware",
+    "mesochart.accounts.middleware.TwoFactorMiddleware",
     "mesochart.core.middleware.NullCharacterMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -211,6 +215,21 @@ AUTH_PASSWORD_VALIDATORS = [
 # try that username again for LOCKOUT_MINUTES.
 LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOCKOUT_MINUTES = env_int("LOCKOUT_MINUTES", 15, minimum=1)
+# Two-factor sign-in (django-otp): the name authenticator apps show beside the account.
+# Whether a clinic requires it of prescribers and managers is a clinic setting (on by default).
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Mesochart")
+# Links to set or reset a password (new staff, a manager's reset) are valid this long.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_LINK_HOURS", 72, minimum=1) * 60 * 60
+# Email (password links): printed on the console by default; SMTP with
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "sent-mail"))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mesochart@localhost")
 # Idle session timeout, in minutes (a clinic workstation left unattended).
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 15, minimum=1)
 SESSION_COOKIE_AGE = 12 * 60 * 60

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from . import idle
+from . import idle, two_factor
 from .idle import SESSION_ACTIVITY_KEY
 from .models import Membership
 
@@ -105,4 +105,43 @@ class ActiveClinicMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(chosen.clinic.timezone))
         else:
             timezone.deactivate()
+        return self.get_response(request)
+
+
+class TwoFactorMiddleware:
+    """Keeps a user whom a clinic obliges to use a second factor on the enrolment page
+    until the session has passed one (``two_factor.VERIFIED_KEY``).
+
+    Sign-in asks enrolled users for their code before the session is signed in at all
+    (``services.do_login``); this catches the others: prescribers and managers of a clinic
+    with ``require_two_factor`` who have no authenticator yet, and sessions that were
+    signed in before a manager turned the rule on. No query: the memberships and their
+    clinics are loaded by ``ActiveClinicMiddleware``.
+    """
+
+    ALLOWED = (
+        "accounts:two_factor_setup",
+        "accounts:logout",
+        "accounts:idle_remaining",
+        "accounts:idle_keepalive",
+    )
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        memberships = getattr(request, "memberships", None)
+        if (
+            memberships
+            and request.user.is_authenticated
+            and not two_factor.is_verified(request)
+            and two_factor.requires_two_factor(memberships)
+            and request.path_info not in {reverse(name) for name in self.ALLOWED}
+        ):
+            target = reverse("accounts:two_factor_setup")
+            if request.headers.get("HX-Request"):
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = target
+                return response
+            return HttpResponseRedirect(target)
         return self.get_response(request)

@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 
 def validate_timezone(value: str) -> None:
@@ -36,6 +38,10 @@ class Clinic(models.Model):
     timezone = models.CharField(
         max_length=64, default="Europe/London", validators=[validate_timezone]
     )
+    require_two_factor = models.BooleanField(
+        default=True,
+        help_text=_("Prescribers and managers of this clinic must sign in with a second factor."),
+    )
 
     class Meta:
         constraints = [
@@ -61,10 +67,23 @@ class User(AbstractUser):
     """A member of staff. Patients never sign in with this model."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Changed by "sign out everywhere" (and a manager's 2FA reset or deactivation): it is part
+    # of the session hash, so every session signed in before the change stops being valid.
+    session_salt = models.CharField(max_length=32, blank=True, default="")
 
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        if not self.session_salt:
+            return super()._get_session_auth_hash(secret=secret)  # type: ignore[misc]
+        return salted_hmac(
+            "mesochart.accounts.User.session_auth_hash",
+            f"{self.password}:{self.session_salt}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
 
 class Role(models.TextChoices):

@@ -98,6 +98,12 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "alert.acknowledge": ("Acknowledge a cluster alert with a note", frozenset({MG})),
     "report.view": ("See outcome and adverse-event reports, export CSV", frozenset({P, MG, AU})),
+    "staff.manage": (
+        "Add staff, give and remove roles in the organisation's clinics, deactivate and "
+        "reactivate accounts, unlock sign-in, send password links, reset two-factor, set "
+        "the clinic's two-factor rule",
+        frozenset({MG}),
+    ),
 }
 
 

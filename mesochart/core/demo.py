@@ -7,12 +7,14 @@ and keyed by natural names, so running it twice changes nothing.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 
+from mesochart.accounts import services as account_services
+from mesochart.accounts import two_factor
 from mesochart.accounts.models import Clinic, Membership, Organisation, Role, User
 from mesochart.care.demo import load_care_demo, load_session_demo
 from mesochart.outcomes.demo import load_outcomes_demo
@@ -105,6 +107,9 @@ class DemoResult:
     clinics: list[Clinic]
     users: list[tuple[str, str, str]]
     created_patients: int
+    # (username, authenticator secret, recovery codes) of the users the clinic's
+    # two-factor rule obliges (prescribers and managers).
+    two_factor: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 def _profile(rng: random.Random, sex: str, age: int) -> dict[str, object]:
@@ -251,4 +256,10 @@ def load_demo(seed: int = 20261125) -> DemoResult:
         load_outcomes_demo(
             clinics[0], User.objects.get(username="practitioner"), main_patients, demo_lots
         )
-    return DemoResult(org, clinics, users, created)
+        two_factor_logins = []
+        for username, *_rest in STAFF:
+            user = User.objects.get(username=username)
+            if two_factor.user_requires_two_factor(user):
+                secret, codes = account_services.do_demo_enrolment(user)
+                two_factor_logins.append((username, secret, codes))
+    return DemoResult(org, clinics, users, created, two_factor_logins)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from mesochart.accounts.idle import KEPT_MAX_CHARS, KEPT_SECONDS, SESSION_KEPT_KEY
 from mesochart.audit.models import AuditEvent
 from mesochart.conftest import PASSWORD
+from mesochart.core.testing import sign_in_with_password
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ KEEP_ALIVE = reverse("accounts:idle_keepalive")
 
 def sign_in(client: Client, username: str, next_url: str = "") -> Any:
     url = LOGIN + (f"?next={next_url}" if next_url else "")
-    response = client.post(url, {"username": username, "password": PASSWORD})
+    response = sign_in_with_password(client, username, PASSWORD, path=url)
     assert response.status_code == 302, response.content.decode()[:500]
     return response
 

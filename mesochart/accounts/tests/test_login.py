@@ -11,6 +11,7 @@ from django.utils import timezone
 from mesochart.accounts.models import Membership
 from mesochart.audit.models import AuditEvent
 from mesochart.conftest import PASSWORD
+from mesochart.core.testing import login_with_two_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -201,7 +202,7 @@ def test_idle_timeout_on_an_htmx_request_redirects_the_whole_page(client, staff,
 
 def test_manager_switches_between_their_clinics(client, staff, neighbour_clinic, clinic):
     Membership.objects.create(user=staff["manager"], clinic=neighbour_clinic, role="manager")
-    client.force_login(staff["manager"])
+    login_with_two_factor(client, staff["manager"])
     assert (
         client.post(reverse("accounts:switch_clinic", args=[neighbour_clinic.pk])).status_code
         == 302

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import re
+
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -87,3 +90,37 @@ def test_demo_runs_again_over_its_own_data(capsys):
     call_command("demo")
     call_command("demo")
     assert "0 patients created this run" in capsys.readouterr().out
+
+
+def test_demo_prescribers_and_managers_get_through_two_factor_with_printed_codes(capsys):
+    from django.test import Client
+    from django.urls import reverse
+    from django_otp.oath import totp
+
+    call_command("demo")
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.split()[1:2] == ["secret"]}
+    assert set(lines) == {"prescriber", "manager"}
+    codes = re.findall(r"recovery codes ((?:[a-z2-7]{8} ?){10})", out)
+    assert len(codes) == 2
+    manager_codes = codes[list(lines).index("manager")].split()
+    client = Client()
+    login = {"username": "manager", "password": DEMO_PASSWORD}
+    assert client.post(reverse("accounts:login"), login)["Location"] == reverse(
+        "accounts:login_code"
+    )
+    done = client.post(reverse("accounts:login_code"), {"code": manager_codes[0]})
+    assert done["Location"] == reverse("core:dashboard")
+    assert client.get(reverse("core:dashboard")).status_code == 200
+    # The printed secret is what an authenticator app would be given.
+    secret = lines["prescriber"].split("secret ")[1].replace(" ", "")
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    prescriber = Client()
+    prescriber.post(reverse("accounts:login"), {**login, "username": "prescriber"})
+    response = prescriber.post(reverse("accounts:login_code"), {"code": f"{totp(key):06d}"})
+    assert response["Location"] == reverse("core:dashboard")
+    # Running the demo again keeps the secret and prints the codes left.
+    call_command("demo")
+    again = capsys.readouterr().out
+    assert lines["prescriber"] in again
+    assert manager_codes[0] not in again and " ".join(manager_codes[1:]) in again

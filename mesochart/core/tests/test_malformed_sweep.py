@@ -22,6 +22,7 @@ from django.urls import reverse
 from mesochart.accounts.models import User
 from mesochart.care.models import SessionStatus, TreatmentSession
 from mesochart.core.demo import load_demo
+from mesochart.core.testing import login_with_two_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -132,7 +133,7 @@ def test_no_form_answers_a_server_error_to_malformed_values(role: str) -> None:
     load_demo()
     user = User.objects.get(username=role)
     client = Client(raise_request_exception=False)
-    client.force_login(user)
+    login_with_two_factor(client, user)
     # Start with a session in progress (the chair screen's cards) and its patient's pages.
     clinics = user.memberships.values("clinic")
     planned = TreatmentSession.objects.filter(clinic__in=clinics, status=SessionStatus.PLANNED)

@@ -44,3 +44,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, clinics in result.users:
             self.stdout.write(f"  {username:<22} {role:<13} {clinics}")
+        if result.two_factor:
+            self.stdout.write(
+                "Prescribers and managers also give a second factor after the password (the "
+                "clinics' rule): add the secret to an authenticator app, or type one of the "
+                "recovery codes (each works once; running the demo again prints those left, or ten "
+                "new ones when all are used)."
+            )
+            for username, secret, codes in result.two_factor:
+                self.stdout.write(f"  {username:<22} secret {secret}")
+                self.stdout.write(f"  {'':<22} recovery codes {' '.join(codes)}")
