@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "mesochart.recall",
     "mesochart.care",
     "mesochart.outcomes",
+    "mesochart.scheduling",
     "mesochart.core",
 ]
 
