@@ -76,68 +76,115 @@ def prescriber_ids(clinic: Clinic) -> set[uuid.UUID]:
     )
 
 
-def has_prescriber_consultation(
-    clinic: Clinic, patient: Patient, before: datetime, policy: BookingPolicy
-) -> bool:
-    """A consultation with a prescriber that ended before ``before`` and not longer ago than
-    the policy's validity (completed, or still booked ahead of the treatment)."""
-    day = clinic.local_day(before)
-    since = add_months(day, -policy.consultation_valid_months)
-    return Appointment.objects.filter(
-        patient=patient,
-        type__kind=AppointmentKind.CONSULTATION,
-        practitioner_id__in=prescriber_ids(clinic),
-        status__in=HOLDING,
-        ends_at__lte=before,
-        starts_at__date__gte=since,
-    ).exists()
-
-
 def interval_severity(library: Library, protocol: str) -> str:
     rule = library.rules["interval.too_short"]
     return "block" if protocol in rule.block_protocols else rule.severity
 
 
-def check_treatment(
+@dataclass
+class TreatmentContext:
+    """What the rules need to judge treatments of one type for one patient, read once
+    (a few queries), so the slot search can judge every day of a month without more."""
+
+    clinic: Clinic
+    protocol: str
+    policy: BookingPolicy
+    min_days: int
+    severity: str
+    max_sessions: int | None
+    signed: list[date]
+    booked_days: list[date]
+    needs_consultation: bool
+    prescription_until: date | None
+    consultations: list[tuple[datetime, date]]  # (ends_at, local day) with a prescriber
+
+    def findings(self, starts_at: datetime) -> list[RuleFinding]:
+        day = self.clinic.local_day(starts_at)
+        policy = self.policy
+        out: list[RuleFinding] = []
+        if self.needs_consultation and not (
+            self.prescription_until is not None and day <= self.prescription_until
+        ):
+            since = add_months(day, -policy.consultation_valid_months)
+            if not any(end <= starts_at and on >= since for end, on in self.consultations):
+                out.append(
+                    RuleFinding(
+                        "booking.consultation_required",
+                        "block",
+                        _(
+                            "This protocol uses a prescription-only medicine: book a "
+                            "consultation with a prescriber first (valid for %(months)s months)."
+                        )
+                        % {"months": policy.consultation_valid_months},
+                        "type",
+                    )
+                )
+        gap = timedelta(days=self.min_days)
+        before = [d for d in self.signed if d <= day]
+        near = [d for d in (*before[-1:], *self.booked_days) if abs(d - day) < gap]
+        if near:
+            severity = self.severity
+            if severity == "warn" and policy.warnings_refuse:
+                severity = "block"
+            out.append(
+                RuleFinding(
+                    "booking.interval_too_short",
+                    severity,
+                    _(
+                        "Too soon: %(protocol)s sessions need at least %(days)s days between "
+                        "them (another session on %(other)s)."
+                    )
+                    % {
+                        "protocol": self.protocol,
+                        "days": self.min_days,
+                        "other": near[0].isoformat(),
+                    },
+                    "starts_at",
+                )
+            )
+        if (
+            policy.enforce_max_sessions
+            and self.max_sessions is not None
+            and len(before) + len(self.booked_days) >= self.max_sessions
+        ):
+            out.append(
+                RuleFinding(
+                    "booking.max_sessions",
+                    "block",
+                    _(
+                        "The course allows at most %(max)s sessions: %(done)s signed and "
+                        "%(booked)s booked."
+                    )
+                    % {
+                        "max": self.max_sessions,
+                        "done": len(before),
+                        "booked": len(self.booked_days),
+                    },
+                    "type",
+                )
+            )
+        return out
+
+
+def treatment_context(
     clinic: Clinic,
     patient: Patient,
     appt_type: AppointmentType,
-    starts_at: datetime,
+    on: date,
     *,
     exclude: uuid.UUID | None = None,
     policy: BookingPolicy | None = None,
-) -> list[RuleFinding]:
-    """The findings for a ``appt_type`` appointment of ``patient`` at ``starts_at`` (a few
-    queries; none for a consultation or review)."""
+) -> TreatmentContext | None:
+    """The rules' view of ``patient`` for ``appt_type`` (``None`` unless a treatment). The
+    interval and maximum come from the course engine (``plan_course`` over the signed
+    sessions) and the protocol library, tuned for the clinic."""
     if appt_type.kind != AppointmentKind.TREATMENT:
-        return []
+        return None
     policy = policy or policy_for(clinic)
     library = library_for(clinic)
     protocol = appt_type.protocol
-    day = clinic.local_day(starts_at)
-    out: list[RuleFinding] = []
-
-    if (
-        policy.consultation_required
-        and needs_prescription(library, protocol)
-        and active_prescription(patient, protocol, day) is None
-        and not has_prescriber_consultation(clinic, patient, starts_at, policy)
-    ):
-        out.append(
-            RuleFinding(
-                "booking.consultation_required",
-                "block",
-                _(
-                    "This protocol uses a prescription-only medicine: book a consultation "
-                    "with a prescriber first (valid for %(months)s months)."
-                )
-                % {"months": policy.consultation_valid_months},
-                "type",
-            )
-        )
-
     signed = signed_days(patient, protocol)
-    course = plan_course(protocol, day, signed, library=library)
+    course = plan_course(protocol, on, signed, library=library)
     booked = Appointment.objects.filter(
         patient=patient,
         protocol=protocol,
@@ -151,46 +198,46 @@ def check_treatment(
     )
     if exclude is not None:
         booked = booked.exclude(pk=exclude)
-    booked_days = [clinic.local_day(s) for s in booked.values_list("starts_at", flat=True)]
+    needs = policy.consultation_required and needs_prescription(library, protocol)
+    rx = active_prescription(patient, protocol, on) if needs else None
+    consultations: list[tuple[datetime, date]] = []
+    if needs:
+        rows = Appointment.objects.filter(
+            patient=patient,
+            type__kind=AppointmentKind.CONSULTATION,
+            practitioner_id__in=prescriber_ids(clinic),
+            status__in=HOLDING,
+        ).values_list("ends_at", "starts_at")
+        consultations = [(end, clinic.local_day(start)) for end, start in rows]
+    return TreatmentContext(
+        clinic=clinic,
+        protocol=protocol,
+        policy=policy,
+        min_days=int(library.protocols[protocol].course.min_interval_days.number),
+        severity=interval_severity(library, protocol),
+        max_sessions=course.max_sessions,
+        signed=signed,
+        booked_days=[clinic.local_day(s) for s in booked.values_list("starts_at", flat=True)],
+        needs_consultation=needs,
+        prescription_until=rx.valid_until if rx is not None else None,
+        consultations=consultations,
+    )
 
-    min_days = int(library.protocols[protocol].course.min_interval_days.number)
-    gap = timedelta(days=min_days)
-    earliest = course.schedule[0].earliest if course.schedule else None
-    near = [d for d in booked_days if abs(d - day) < gap]
-    if (earliest is not None and day < earliest) or near:
-        severity = interval_severity(library, protocol)
-        if severity == "warn" and policy.warnings_refuse:
-            severity = "block"
-        other = near[0] if near else (signed[-1] if signed else day)
-        out.append(
-            RuleFinding(
-                "booking.interval_too_short",
-                severity,
-                _(
-                    "Too soon: %(protocol)s sessions need at least %(days)s days between "
-                    "them (another session on %(other)s)."
-                )
-                % {"protocol": protocol, "days": min_days, "other": other.isoformat()},
-                "starts_at",
-            )
-        )
 
-    if policy.enforce_max_sessions and course.max_sessions is not None:
-        done = len([d for d in signed if d <= day])
-        if done + len(booked_days) >= course.max_sessions:
-            out.append(
-                RuleFinding(
-                    "booking.max_sessions",
-                    "block",
-                    _(
-                        "The course allows at most %(max)s sessions: %(done)s signed and "
-                        "%(booked)s booked."
-                    )
-                    % {"max": course.max_sessions, "done": done, "booked": len(booked_days)},
-                    "type",
-                )
-            )
-    return out
+def check_treatment(
+    clinic: Clinic,
+    patient: Patient,
+    appt_type: AppointmentType,
+    starts_at: datetime,
+    *,
+    exclude: uuid.UUID | None = None,
+    policy: BookingPolicy | None = None,
+) -> list[RuleFinding]:
+    """The findings for a ``appt_type`` appointment of ``patient`` at ``starts_at``."""
+    context = treatment_context(
+        clinic, patient, appt_type, clinic.local_day(starts_at), exclude=exclude, policy=policy
+    )
+    return context.findings(starts_at) if context is not None else []
 
 
 def no_show_count(patient: Patient, policy: BookingPolicy, now: datetime) -> int:
