@@ -60,6 +60,13 @@ def policy_for(clinic: Clinic) -> BookingPolicy:
     return policy
 
 
+def policy_or_default(clinic: Clinic) -> BookingPolicy:
+    """The clinic's policy for reading, without creating a row (one query)."""
+    return BookingPolicy.objects.filter(clinic=clinic).first() or BookingPolicy(
+        clinic=clinic, organisation_id=clinic.organisation_id
+    )
+
+
 def add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1

@@ -23,7 +23,7 @@ from mesochart.accounts.models import Clinic, Role, User
 from mesochart.patients.models import Patient
 
 from .models import HOLDING, Absence, Appointment, AppointmentType, Room, WorkingHours
-from .rules import RuleFinding, policy_for, treatment_context
+from .rules import RuleFinding, policy_or_default, treatment_context
 from .services import bookable_practitioners, clinic_zone, devices_for
 
 
@@ -112,7 +112,7 @@ def find_slots(
 ) -> list[Slot]:
     """Free slots from ``start`` over ``days`` days (the clinic's local days), earliest
     first, at most ``limit``. Never before ``not_before`` (default: now)."""
-    policy = policy_for(clinic)
+    policy = policy_or_default(clinic)
     zone = clinic_zone(clinic)
     step = policy.slot_step_minutes * 60
     duration = appt_type.duration_minutes * 60
