@@ -87,3 +87,19 @@ def test_demo_runs_again_over_its_own_data(capsys):
     call_command("demo")
     call_command("demo")
     assert "0 patients created this run" in capsys.readouterr().out
+
+
+def test_demo_has_a_week_of_appointments_across_practitioners_and_rooms():
+    from mesochart.scheduling.models import Appointment
+
+    call_command("demo")
+    appointments = list(Appointment.objects.all())
+    assert len(appointments) >= 40
+    assert len({a.practitioner_id for a in appointments}) == 3
+    assert len({a.room_id for a in appointments}) >= 3
+    assert any(a.device_id for a in appointments)
+    days = {a.starts_at.date() for a in appointments}
+    assert len(days) >= 5
+    before = len(appointments)
+    call_command("demo")
+    assert Appointment.objects.count() == before
