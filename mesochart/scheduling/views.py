@@ -183,7 +183,11 @@ def _slot_context(request: ClinicRequest, form: BookForm) -> dict[str, Any]:
 
 @require("scheduling.book")
 def book(request: ClinicRequest) -> HttpResponse:
-    initial = {"day": request.clinic.today()}
+    initial: dict[str, Any] = {"day": _day(request)}
+    chosen = request.GET.get("practitioner", "")
+    people = services.bookable_practitioners(request.clinic)
+    if chosen and any(str(p.pk) == chosen for p in people):
+        initial["practitioner"] = chosen
     source: Any = posted(request)
     if source is None and request.GET.get("type"):
         source = request.GET  # a slot picked from the list: the form comes back filled in
