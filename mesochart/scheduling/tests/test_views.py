@@ -256,3 +256,30 @@ def test_patient_chart_shows_appointments_and_flags_no_shows(
     html = client_as("reception").get(reverse("patients:chart", args=[patient.pk])).content.decode()
     assert 'id="no-show-flag"' in html and "2 no-shows" in html
     assert "Consultation" in html
+
+
+def test_day_view_has_a_constant_query_budget(client_as, clinic, staff, patient, book):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as("reception")
+    url = reverse("scheduling:day") + f"?day={DAY}"
+    _appt(clinic, staff, patient, key="Consultation", hour=9)
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for hour in (10, 11, 12, 13, 14):
+        _appt(clinic, staff, patient, key="Consultation", hour=hour)
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    assert len(many) == len(few)
+
+
+def test_manager_removes_working_hours(client_as, clinic, staff, book):
+    from mesochart.scheduling.models import WorkingHours
+
+    hours = WorkingHours.objects.filter(clinic=clinic).first()
+    response = client_as("manager").post(reverse("scheduling:hours_delete", args=[hours.pk]))
+    assert response.status_code == 302
+    assert not WorkingHours.objects.filter(pk=hours.pk).exists()
+    assert AuditEvent.objects.filter(action="scheduling.workinghours_delete").exists()
