@@ -192,6 +192,7 @@ def _place(
     room: Room | None,
     device: Device | None,
     exclude: uuid.UUID | None,
+    patient: Patient | None = None,
 ) -> tuple[Room | None, Device | None]:
     """Check the practitioner's hours and that the practitioner, the room and the device
     are free; pick a free room and device when none is chosen. Raises the refusal."""
@@ -202,28 +203,38 @@ def _place(
         others = others.exclude(pk=exclude)
     rows = list(
         others.filter(Q(practitioner=practitioner) | Q(clinic=clinic)).values_list(
-            "practitioner_id", "room_id", "device_id"
+            "practitioner_id", "room_id", "device_id", "patient_id"
         )
     )
-    if any(p == practitioner.pk for p, _r, _d in rows):
+    if any(p == practitioner.pk for p, _r, _d, _pt in rows):
         raise DoubleBooked(
             _("%(name)s already has an appointment at that time.")
             % {"name": practitioner.display_name},
             field="practitioner",
         )
+    if patient is not None and any(pt == patient.pk for _p, _r, _d, pt in rows):
+        raise DoubleBooked(
+            _("The patient already has an appointment at that time."), field="patient"
+        )
     if appt_type.needs_room:
         rooms = list(Room.objects.filter(clinic=clinic, active=True))
         room = _free_resource(
-            clinic, Room, "room", room, rooms, {r for _p, r, _d in rows if r}, _("room")
+            clinic, Room, "room", room, rooms, {r for _p, r, _d, _pt in rows if r}, _("room")
         )
     elif room is not None:
         room = _free_resource(
-            clinic, Room, "room", room, [room], {r for _p, r, _d in rows if r}, _("room")
+            clinic, Room, "room", room, [room], {r for _p, r, _d, _pt in rows if r}, _("room")
         )
     if appt_type.needs_device:
         devices = devices_for(clinic, appt_type)
         device = _free_resource(
-            clinic, Device, "device", device, devices, {d for _p, _r, d in rows if d}, _("device")
+            clinic,
+            Device,
+            "device",
+            device,
+            devices,
+            {d for _p, _r, d, _pt in rows if d},
+            _("device"),
         )
     elif device is not None:
         device = _free_resource(
@@ -232,7 +243,7 @@ def _place(
             "device",
             device,
             [device],
-            {d for _p, _r, d in rows if d},
+            {d for _p, _r, d, _pt in rows if d},
             _("device"),
         )
     return room, device
@@ -323,7 +334,7 @@ def do_book(
     ends_at = starts_at + appt_type.duration
     with transaction.atomic():
         room, device = _place(
-            clinic, appt_type, practitioner, starts_at, ends_at, room, device, None
+            clinic, appt_type, practitioner, starts_at, ends_at, room, device, None, patient
         )
         findings = _rules(clinic, patient, appt_type, starts_at, acknowledge_warnings)
         appointment = Appointment(
@@ -395,6 +406,7 @@ def do_move(
             room,
             device,
             appointment.pk,
+            appointment.patient,
         )
         findings = _rules(
             clinic,

@@ -56,8 +56,8 @@ def test_prescription_only_treatment_needs_a_prescriber_consultation_first(
     _book(clinic, staff, patient, "Consultation", hour=9, who="practitioner")
     with pytest.raises(services.BookingRefused):
         _book(clinic, staff, patient, "submental-dca")
-    _book(clinic, staff, patient, "Prescriber consultation", hour=9)
-    assert _book(clinic, staff, patient, "submental-dca", hour=11).protocol == "submental-dca"
+    _book(clinic, staff, patient, "Prescriber consultation", hour=11)
+    assert _book(clinic, staff, patient, "submental-dca", hour=12).protocol == "submental-dca"
 
 
 def test_the_consultation_expires_after_the_policy_months(clinic, staff, patient, book):

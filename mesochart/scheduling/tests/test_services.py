@@ -70,7 +70,8 @@ def test_practitioner_cannot_be_double_booked(clinic, staff, patient, book):
 
 def test_back_to_back_appointments_do_not_overlap(clinic, staff, patient, book):
     _book(clinic, staff, patient, key="Consultation")
-    second = _book(clinic, staff, patient, key="Consultation", hour=10, who="prescriber")
+    other = create_patient(clinic, staff["reception"], given_name="Other")
+    second = _book(clinic, staff, other, key="Consultation", hour=10, who="prescriber")
     third = services.do_book(
         staff["reception"],
         clinic,
@@ -85,12 +86,14 @@ def test_back_to_back_appointments_do_not_overlap(clinic, staff, patient, book):
 
 def test_room_taken_is_refused_naming_the_room_and_no_room_free_too(clinic, staff, patient, book):
     first = _book(clinic, staff, patient, key="Consultation")
+    second = create_patient(clinic, staff["reception"], given_name="Second")
+    third = create_patient(clinic, staff["reception"], given_name="Third")
     with pytest.raises(services.DoubleBooked) as err:
-        _book(clinic, staff, patient, key="Consultation", who="prescriber", room=first.room)
+        _book(clinic, staff, second, key="Consultation", who="prescriber", room=first.room)
     assert err.value.field == "room"
-    _book(clinic, staff, patient, key="Consultation", who="prescriber")  # the other room
+    _book(clinic, staff, second, key="Consultation", who="prescriber")  # the other room
     with pytest.raises(services.DoubleBooked) as err:
-        _book(clinic, staff, patient, key="Consultation", who="assistant")
+        _book(clinic, staff, third, key="Consultation", who="assistant")
     assert err.value.field == "room"
 
 
@@ -289,3 +292,10 @@ class SignalTest(TestCase):
             appointment_changed.disconnect(receiver)
         assert seen == ["booked", "moved", "cancelled"]
         assert Room.objects.filter(clinic=clinic).count() == 2
+
+
+def test_a_patient_is_not_booked_twice_at_once(clinic, staff, patient, book):
+    _book(clinic, staff, patient, key="Consultation")
+    with pytest.raises(services.DoubleBooked) as err:
+        _book(clinic, staff, patient, key="Consultation", who="prescriber")
+    assert err.value.field == "patient"
