@@ -71,3 +71,34 @@ def test_reception_books_on_the_day_view_and_a_double_booking_is_refused(
     page.wait_for_url(re.compile(r".*/appointments/\?day=.*"))
     assert Appointment.objects.count() == 2
     assert other.full_name in page.inner_text("#day-view")
+
+
+def test_arrival_button_swaps_the_card_and_opens_the_session(
+    live_server, page, clinic, staff, patient
+):
+    from mesochart.scheduling import services
+
+    from .factories import appt_type
+
+    setup_book(clinic, staff)
+    appointment = services.do_book(
+        staff["reception"],
+        clinic,
+        patient=patient,
+        appt_type=appt_type(clinic, "skin-revitalisation"),
+        practitioner=staff["practitioner"],
+        starts_at=at(clinic, DAY, 11),
+    )
+    browser_sign_in(page, live_server, "reception")
+    page.goto(live_server.url + f"/appointments/?day={DAY.isoformat()}")
+    card = page.locator(f"#appt-{appointment.pk}")
+    card.locator("button:has-text('Arrived')").click()
+    page.locator(f"#appt-{appointment.pk} a:has-text('Open the session')").wait_for()
+    assert "Arrived" in page.inner_text(f"#appt-{appointment.pk}")
+    assert page.url.endswith(f"?day={DAY.isoformat()}")  # swapped in place, no navigation
+    appointment.refresh_from_db()
+    assert appointment.status == "arrived" and appointment.session_id is not None
+    # Completing before the session is signed is refused inside the card.
+    page.locator(f"#appt-{appointment.pk} button:has-text('Completed')").click()
+    page.locator(f"#appt-{appointment.pk} p.error").wait_for()
+    assert "Sign the treatment session" in page.inner_text(f"#appt-{appointment.pk}")
