@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "mesochart.recall",
     "mesochart.care",
     "mesochart.outcomes",
+    "mesochart.scheduling",
     "mesochart.core",
 ]
 

@@ -73,6 +73,18 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "followup.view": ("See follow-ups due", frozenset({P, M, A, R, MG, AU})),
     "followup.manage": ("Mark follow-ups done", frozenset({P, M, A, R})),
+    "scheduling.view": (
+        "See the appointment book (day and week views, appointments)",
+        frozenset({P, M, A, R, MG, AU}),
+    ),
+    "scheduling.book": (
+        "Book, move and cancel appointments, mark arrivals and no-shows",
+        frozenset({P, M, A, R, MG}),
+    ),
+    "scheduling.manage": (
+        "Set working hours, absences, rooms, devices, appointment types and the booking policy",
+        frozenset({MG}),
+    ),
     "photo.view": (
         "See clinical photos, their analysis and comparisons",
         frozenset({P, M, A, MG, AU}),

@@ -20,6 +20,7 @@ from mesochart.care.demo import load_care_demo, load_session_demo
 from mesochart.outcomes.demo import load_outcomes_demo
 from mesochart.patients import services as patient_services
 from mesochart.patients.models import Patient
+from mesochart.scheduling.demo import load_scheduling_demo
 from mesochart.sterility.demo import load_sterility_demo
 from mesochart.stock.demo import load_stock_demo
 
@@ -255,6 +256,10 @@ def load_demo(seed: int = 20261125) -> DemoResult:
         load_session_demo(clinics[0], manager, main_patients)
         load_outcomes_demo(
             clinics[0], User.objects.get(username="practitioner"), main_patients, demo_lots
+        )
+        # A week of appointments from today across practitioners and rooms.
+        load_scheduling_demo(
+            clinics[0], manager, list(Patient.objects.filter(clinic=clinics[0]).order_by("mrn"))
         )
         two_factor_logins = []
         for username, *_rest in STAFF:

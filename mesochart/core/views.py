@@ -11,6 +11,7 @@ from mesochart.care.services.followups import follow_up_board
 from mesochart.core.http import ClinicRequest
 from mesochart.outcomes.services import dashboard_context
 from mesochart.patients.access import patients_visible_to
+from mesochart.scheduling.today import today_board
 from mesochart.stock.services import alerts as stock_alerts
 
 PATIENT_COUNT_CAP = 1000
@@ -29,6 +30,8 @@ def dashboard(request: ClinicRequest) -> HttpResponse:
     }
     if clinic is not None and has_perm(request.membership, "followup.view"):
         context["board"] = follow_up_board(clinic, context["today"])
+    if clinic is not None and has_perm(request.membership, "scheduling.view"):
+        context["appointments_today"] = today_board(clinic, context["today"])
     if clinic is not None and has_perm(request.membership, "stock.view"):
         context["stock_alerts"] = stock_alerts(clinic, context["today"])
     context.update(dashboard_context(clinic, getattr(request, "membership", None)))

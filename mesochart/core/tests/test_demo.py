@@ -124,3 +124,19 @@ def test_demo_prescribers_and_managers_get_through_two_factor_with_printed_codes
     again = capsys.readouterr().out
     assert lines["prescriber"] in again
     assert manager_codes[0] not in again and " ".join(manager_codes[1:]) in again
+
+
+def test_demo_has_a_week_of_appointments_across_practitioners_and_rooms():
+    from mesochart.scheduling.models import Appointment
+
+    call_command("demo")
+    appointments = list(Appointment.objects.all())
+    assert len(appointments) >= 40
+    assert len({a.practitioner_id for a in appointments}) == 3
+    assert len({a.room_id for a in appointments}) >= 3
+    assert any(a.device_id for a in appointments)
+    days = {a.starts_at.date() for a in appointments}
+    assert len(days) >= 5
+    before = len(appointments)
+    call_command("demo")
+    assert Appointment.objects.count() == before
