@@ -10,6 +10,7 @@ urlpatterns = [
     path("recall/", include("mesochart.recall.urls")),
     path("care/", include("mesochart.care.urls")),
     path("outcomes/", include("mesochart.outcomes.urls")),
+    path("messages/", include("mesochart.messaging.urls")),
 ]
 
 handler403 = "mesochart.core.errors.forbidden"
