@@ -12,6 +12,7 @@ import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -136,6 +137,14 @@ def address_for(patient: Patient, channel: str) -> str:
 # --- queueing ------------------------------------------------------------------------
 
 
+def message_language(patient: Patient) -> str:
+    """The patient's language when Mesochart has a translation for it (a compiled catalog
+    in ``mesochart/locale``), else the site's: a message is never half-translated."""
+    language = patient.preferred_language
+    catalog = Path(settings.BASE_DIR) / "locale" / language / "LC_MESSAGES" / "django.mo"
+    return language if catalog.exists() else settings.LANGUAGE_CODE
+
+
 def render(
     kind: str, channel: str, patient: Patient, context: Mapping[str, Any]
 ) -> tuple[str, str]:
@@ -150,7 +159,7 @@ def render(
         **context,
     }
     with (
-        translation.override(patient.preferred_language),
+        translation.override(message_language(patient)),
         timezone.override(zoneinfo.ZoneInfo(patient.clinic.timezone)),
     ):
         subject = render_to_string(f"messaging/messages/{kind}_subject.txt", ctx)
@@ -462,23 +471,30 @@ def queue_follow_up_messages(now: datetime | None = None) -> int:
         follow_ups = FollowUp.objects.filter(
             clinic=clinic, status=FollowUpStatus.OPEN, kind__in=kinds, due__gte=today
         ).select_related("patient__clinic", "session")
-        for fu in follow_ups.filter(due__lte=horizon):
+        due = [
+            fu
+            for fu in follow_ups.filter(due__lte=horizon)
+            if fu.kind == FollowUpKind.NEXT_SESSION
+            or (fu.due == today and fu.kind == FollowUpKind.EARLY_CHECK)
+        ]
+        keys = {f"followup:{fu.pk}:{c}": fu for fu in due for c in policy.channels}
+        done = set(Message.objects.filter(key__in=list(keys)).values_list("key", flat=True))
+        for key, fu in keys.items():
+            if key in done:
+                continue
             if fu.kind == FollowUpKind.EARLY_CHECK:
-                if fu.due != today:
-                    continue
                 kind, context = MessageKind.EARLY_CHECK, {"treatment_day": fu.session.day}
             else:
                 kind, context = MessageKind.NEXT_SESSION, {"due": fu.due}
-            for channel in clinic_channels(fu.patient):
-                message = queue_message(
-                    patient=fu.patient,
-                    kind=kind,
-                    channel=channel,
-                    context=context,
-                    key=f"followup:{fu.pk}:{channel}",
-                    due_at=now,
-                )
-                queued += message is not None
+            message = queue_message(
+                patient=fu.patient,
+                kind=kind,
+                channel=key.rsplit(":", 1)[1],
+                context=context,
+                key=key,
+                due_at=now,
+            )
+            queued += message is not None
     return queued
 
 
