@@ -4,13 +4,18 @@ staff notifications and practitioners' calendar feeds."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from mesochart.accounts.models import Clinic
 from mesochart.patients.models import Patient
+
+# A message still "sending" this long after its attempt began is stuck (see is_stuck).
+STUCK_AFTER = timedelta(minutes=15)
 
 
 class Channel(models.TextChoices):
@@ -77,8 +82,18 @@ class Message(models.Model):
         return f"{self.get_kind_display()} by {self.get_channel_display()} to {self.to_address}"
 
     @property
+    def is_stuck(self) -> bool:
+        """Claimed for sending long ago and never finished (the worker died mid-send): it
+        may or may not have gone out, so only staff decide to send it again."""
+        return (
+            self.status == MessageStatus.SENDING
+            and self.last_attempt_at is not None
+            and self.last_attempt_at < timezone.now() - STUCK_AFTER
+        )
+
+    @property
     def can_retry(self) -> bool:
-        return self.status == MessageStatus.FAILED
+        return self.status == MessageStatus.FAILED or self.is_stuck
 
 
 class ContactPreference(models.Model):

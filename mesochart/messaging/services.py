@@ -425,10 +425,10 @@ def deliver(message_id: Any) -> Message:
 
 
 def do_retry(actor: User, message: Message) -> Message:
-    """Staff send a failed message again now (one more attempt)."""
+    """Staff send a failed (or stuck) message again now (one more attempt)."""
     with transaction.atomic():
         message = Message.objects.select_for_update().select_related("clinic").get(pk=message.pk)
-        if message.status != MessageStatus.FAILED:
+        if not message.can_retry:
             raise Conflict(
                 _("Only a failed message can be retried; this one is %(status)s.")
                 % {"status": message.get_status_display().lower()},

@@ -176,3 +176,43 @@ def test_settings_offsets_are_parsed_and_refused_with_the_field_named():
     assert exc.value.field == "reminder_offsets_hours" and "soon" in exc.value.message
     with pytest.raises(InvalidInput):
         services.parse_offsets("0")
+
+
+def test_a_final_failure_notifies_the_staff_who_can_retry(
+    patient, staff, settings, django_capture_on_commit_callbacks
+):
+    from mesochart.accounts.models import Membership
+    from mesochart.messaging import notifications
+    from mesochart.messaging.models import Notification, NotificationKind
+
+    settings.SMS_BACKEND = "mesochart.messaging.sms.HttpJsonBackend"
+    settings.SMS_HTTP_URL = "http://127.0.0.1:9/"
+    settings.MESSAGING_MAX_ATTEMPTS = 1
+    [message] = services.send_messages(
+        patient=patient, kind=MessageKind.NEXT_SESSION, context={}, key="n", channels=["sms"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.deliver(message.pk)
+    [note] = Notification.objects.all()
+    assert note.kind == NotificationKind.MESSAGE_FAILED and "Elena Moreau" in note.title
+    reception = Membership.objects.select_related("user").get(user=staff["reception"])
+    auditor = Membership.objects.select_related("user").get(user=staff["auditor"])
+    assert notifications.unread_count(reception) == 1
+    assert notifications.unread_count(auditor) == 0
+
+
+def test_a_message_stuck_in_sending_is_left_alone_until_staff_retry_it(patient, staff):
+    [message] = services.send_messages(
+        patient=patient, kind=MessageKind.NEXT_SESSION, context={}, key="s", channels=["sms"]
+    )
+    Message.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENDING, attempts=1, last_attempt_at=timezone.now()
+    )
+    assert services.send_due_messages()["sent"] == 0
+    message.refresh_from_db()
+    assert not message.can_retry  # it may still be on its way
+    later = timezone.now() + timedelta(minutes=20)
+    with time_machine.travel(later):
+        assert message.can_retry
+        services.do_retry(staff["reception"], message)
+        assert services.deliver(message.pk).status == MessageStatus.SENT
