@@ -27,6 +27,11 @@ run: $(STAMP) var/.demo-loaded
 	@$(BIN)/mesochart migrate --no-input -v 0
 	@echo "Mesochart: http://$(HOST):$(PORT)/"
 	@DEBUG=true $(BIN)/mesochart demo | sed -n '2,$$p'
+	@# The background worker (messages, reminders, large imports) runs beside the server
+	@# and stops with it; due messages are swept every minute.
+	@DEBUG=true $(BIN)/mesochart worker --no-reload --no-startup-delay & worker=$$!; \
+	DEBUG=true $(BIN)/mesochart send-due-messages --every 60 & sweeper=$$!; \
+	trap 'kill $$worker $$sweeper 2>/dev/null; wait $$worker $$sweeper 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true $(BIN)/mesochart runserver --noreload $(HOST):$(PORT)
 
 demo-logins: $(STAMP)

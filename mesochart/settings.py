@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "mesochart.care",
     "mesochart.outcomes",
     "mesochart.scheduling",
+    "mesochart.messaging",
     "mesochart.core",
 ]
 
@@ -221,16 +222,7 @@ LOCKOUT_MINUTES = env_int("LOCKOUT_MINUTES", 15, minimum=1)
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Mesochart")
 # Links to set or reset a password (new staff, a manager's reset) are valid this long.
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_LINK_HOURS", 72, minimum=1) * 60 * 60
-# Email (password links): printed on the console by default; SMTP with
-# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc.
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "sent-mail"))
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
-EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "mesochart@localhost")
+# Email (password links, messages to patients): see "Messaging" below.
 # Idle session timeout, in minutes (a clinic workstation left unattended).
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 15, minimum=1)
 SESSION_COOKIE_AGE = 12 * 60 * 60
@@ -282,8 +274,48 @@ AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 100, minimum=1)
 
 # Background tasks (Django's task API via django-tasks): the database backend by default,
 # run by `mesochart worker`; TASKS_BACKEND=django_tasks.backends.immediate.ImmediateBackend
-# runs them in the request instead.
-TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# runs them in the request instead. With REDIS_URL set, tasks go to Redis through RQ
+# (django-tasks-rq), run by `mesochart rqworker --job-class django_tasks_rq.backend.Job`
+# (docs/tasks.md).
+REDIS_URL = env_str("REDIS_URL", "").strip()
+if REDIS_URL:
+    INSTALLED_APPS.append("django_rq")
+    RQ_QUEUES = {"default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
+else:
+    TASKS = {"default": {"BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# Messaging (docs/messaging.md) and password links. Email through Django's email backends: the console by
+# default, EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend writes files to
+# EMAIL_FILE_PATH, and EMAIL_HOST (with EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS or EMAIL_USE_SSL) selects SMTP.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))).resolve()
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mesochart <no-reply@localhost>")
+# SMS through a small pluggable backend (mesochart/messaging/sms.py): ConsoleBackend by
+# default, FileBackend (SMS_FILE_PATH), HttpJsonBackend (SMS_HTTP_URL, SMS_HTTP_TOKEN).
+SMS_BACKEND = env_str("SMS_BACKEND", "mesochart.messaging.sms.ConsoleBackend")
+SMS_FILE_PATH = Path(env_str("SMS_FILE_PATH", str(VAR_DIR / "sms.jsonl"))).resolve()
+SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
+SMS_FROM = env_str("SMS_FROM", "Mesochart")
+SMS_HTTP_TIMEOUT = env_int("SMS_HTTP_TIMEOUT", 10, minimum=1)
+# A failed delivery is tried again MESSAGING_MAX_ATTEMPTS times in all, waiting
+# MESSAGING_RETRY_MINUTES, then twice that, ...; after the last it shows as failed.
+MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", 3, minimum=1)
+MESSAGING_RETRY_MINUTES = env_int("MESSAGING_RETRY_MINUTES", 5, minimum=1)
+
 # A fridge CSV with more data lines than this is imported by a background task.
 STOCK_IMPORT_BACKGROUND_ROWS = env_int("STOCK_IMPORT_BACKGROUND_ROWS", 5000, minimum=1)
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("care/", include("mesochart.care.urls")),
     path("outcomes/", include("mesochart.outcomes.urls")),
     path("appointments/", include("mesochart.scheduling.urls")),
+    path("messages/", include("mesochart.messaging.urls")),
 ]
 
 handler403 = "mesochart.core.errors.forbidden"

@@ -50,6 +50,10 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "recall.view": ("Run a recall and export affected patients", frozenset({MG, AU})),
     "recall.contact": ("Mark recalled patients as contacted", frozenset({MG})),
+    "recall.notify": (
+        "Send the recall notice to every patient a recall reached",
+        frozenset({MG}),
+    ),
     "consent.manage_templates": ("Create consent templates and new versions", frozenset({MG})),
     "consent.take": ("Take a patient's consent (on screen or scanned paper)", frozenset({P, M, A})),
     "consent.revoke": ("Record that a patient revoked a consent", frozenset({P, M, MG})),
@@ -109,6 +113,27 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         frozenset({P, MG, AU}),
     ),
     "alert.acknowledge": ("Acknowledge a cluster alert with a note", frozenset({MG})),
+    "message.view": (
+        "See the messages sent to patients and their delivery status",
+        frozenset({P, M, A, R, MG, AU}),
+    ),
+    "message.retry": ("Send a failed message again", frozenset({P, M, A, R, MG})),
+    "message.preferences": (
+        "Record a patient's opt-out of email or SMS",
+        frozenset({P, M, A, R, MG}),
+    ),
+    "messaging.settings": (
+        "Set the clinic's reminder offsets, channels and follow-up messages",
+        frozenset({MG}),
+    ),
+    "notification.view": (
+        "See the staff notifications meant for one's role",
+        frozenset({P, M, A, R, MG, AU}),
+    ),
+    "calendar.feed": (
+        "Have a private calendar feed of one's own sessions, and revoke it",
+        frozenset({P, M, A}),
+    ),
     "report.view": ("See outcome and adverse-event reports, export CSV", frozenset({P, MG, AU})),
     "staff.manage": (
         "Add staff, give and remove roles in the organisation's clinics, deactivate and "

@@ -74,7 +74,7 @@ def patient_ics(patient: Patient, host: str) -> str:
             f"session-{session.pk}@{domain}",
             session.scheduled_for,
             f"{clinic.name}: treatment appointment",
-            f"Planned {session.protocol} session.",
+            "Planned treatment session.",
             stamp,
         )
     for fu in FollowUp.objects.filter(
