@@ -317,6 +317,8 @@ MESSAGING_MAX_ATTEMPTS = env_int("MESSAGING_MAX_ATTEMPTS", 3, minimum=1)
 MESSAGING_RETRY_MINUTES = env_int("MESSAGING_RETRY_MINUTES", 5, minimum=1)
 
 # A fridge CSV with more data lines than this is imported by a background task.
+# The background worker's niceness (`mesochart worker`): web requests get the CPU first.
+WORKER_NICE = env_int("WORKER_NICE", 10)
 STOCK_IMPORT_BACKGROUND_ROWS = env_int("STOCK_IMPORT_BACKGROUND_ROWS", 5000, minimum=1)
 
 # Stock (read through mesochart/stock/conf.py). Cold chain for refrigerated products
