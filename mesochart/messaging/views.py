@@ -179,6 +179,7 @@ def recall_notice(request: ClinicRequest) -> HttpResponse:
 @require("notification.view")
 def notification_list(request: ClinicRequest) -> HttpResponse:
     rows = list(notifications.for_member(request.membership)[:100])
+    record_read(request, "notifications", shown=len(rows))
     return render(request, "messaging/notifications.html", {"rows": rows})
 
 

@@ -48,6 +48,7 @@ def test_a_fridge_excursion_notifies_the_staff_who_look_after_the_fridge(
     assert ">1<" in count
     page = client.get(reverse("messaging:notifications")).content.decode()
     assert "Treatment room" in page and 'class="unread"' in page
+    assert AuditEvent.objects.filter(action="read.notifications").exists()
     assert client.post(reverse("messaging:notifications_read")).status_code == 302
     assert notifications.unread_count(member(staff["practitioner"])) == 0
     assert notifications.unread_count(member(staff["manager"])) == 1  # read per person
