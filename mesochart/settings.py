@@ -1,7 +1,7 @@
 """All settings, read from environment variables with safe defaults.
 
 The defaults give a working embedded install: SQLite in ``var/``, DEBUG off,
-a secret key generated once into ``var/secret_key``. See docs/configuration.md.
+a secret key generated once into ``var/secret_key``. The README lists every variable.
 """
 
 from __future__ import annotations
