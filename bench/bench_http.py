@@ -1,5 +1,5 @@
 """Pages under the production server: `wrk` against `mesochart serve` (gunicorn), signed in
-as a manager, on a clinic of 100,000 patients.
+as a practitioner, on a clinic of 100,000 patients.
 
 DATABASE_URL=postgres://postgres@127.0.0.1:5432/mesochart_bench_http \\
   .venv/bin/python bench/bench_http.py [--patients 100000] [--duration 20] [--connections 16]
@@ -147,7 +147,7 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
     manager = User.objects.create_user("bench-manager", password=None)
-    Membership.objects.create(user=manager, clinic=clinic, role=Role.MANAGER)
+    Membership.objects.create(user=manager, clinic=clinic, role=Role.PRACTITIONER)
     session = SessionStore()
     session[SESSION_KEY] = str(manager.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"

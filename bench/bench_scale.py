@@ -12,7 +12,7 @@ DATABASE_URL=postgres://...: that database, migrated and seeded (never a real on
   a name 50 patients have; beside it the best hand-written SQL for the same rows (the same
   index, rows as tuples): the ratio is the ORM's and the search module's cost.
 - pages: the patient list and the dashboard through Django's test client, signed in as
-  the clinic's manager (middleware, read audit, template), at both clinic sizes.
+  a practitioner of the clinic (no second factor to pass) (middleware, read audit, template), at both clinic sizes.
 """
 
 from __future__ import annotations
@@ -174,7 +174,7 @@ def main() -> int:
     clients = {}
     for clinic in (small, large):
         Membership.objects.get_or_create(
-            user=manager, clinic=clinic, defaults={"role": Role.MANAGER}
+            user=manager, clinic=clinic, defaults={"role": Role.PRACTITIONER}
         )
         client = Client()
         client.force_login(manager)
