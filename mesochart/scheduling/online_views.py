@@ -85,7 +85,7 @@ def sent(request: HttpRequest, clinic_id: uuid.UUID) -> HttpResponse:
 
 
 def _bad_link(request: HttpRequest, exc: links.BadLink) -> HttpResponse:
-    return render(request, "scheduling/online/bad_link.html", {"expired": exc.expired}, status=400)
+    return render(request, "scheduling/online/bad_link.html", {"expired": exc.expired}, status=404)
 
 
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
