@@ -306,6 +306,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mesochart <no-reply@localhos
 # SMS through a small pluggable backend (mesochart/messaging/sms.py): ConsoleBackend by
 # default, FileBackend (SMS_FILE_PATH), HttpJsonBackend (SMS_HTTP_URL, SMS_HTTP_TOKEN).
 SMS_BACKEND = env_str("SMS_BACKEND", "mesochart.messaging.sms.ConsoleBackend")
+# The public address of the site, for links in messages sent outside a request (the
+# appointment confirmation's confirm and cancel links).
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+# How long an emailed "confirm your booking" link works (hours); online booking throttles
+# per client address and per clinic over an hour (docs/scheduling.md, "Online booking").
+BOOKING_CONFIRM_LINK_HOURS = env_int("BOOKING_CONFIRM_LINK_HOURS", 72, minimum=1)
+ONLINE_BOOKING_PER_ADDRESS_HOUR = env_int("ONLINE_BOOKING_PER_ADDRESS_HOUR", 10, minimum=1)
+ONLINE_BOOKING_PER_CLINIC_HOUR = env_int("ONLINE_BOOKING_PER_CLINIC_HOUR", 200, minimum=1)
 SMS_FILE_PATH = Path(env_str("SMS_FILE_PATH", str(VAR_DIR / "sms.jsonl"))).resolve()
 SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
 SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("care/", include("mesochart.care.urls")),
     path("outcomes/", include("mesochart.outcomes.urls")),
     path("appointments/", include("mesochart.scheduling.urls")),
+    path("book/", include("mesochart.scheduling.online_urls")),
     path("messages/", include("mesochart.messaging.urls")),
 ]
 

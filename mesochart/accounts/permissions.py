@@ -85,6 +85,11 @@ PERMISSIONS: dict[str, tuple[str, frozenset[str]]] = {
         "Book, move and cancel appointments, mark arrivals and no-shows",
         frozenset({P, M, A, R, MG}),
     ),
+    "scheduling.online": (
+        "See online bookings waiting for reception, accept (create or link the patient) "
+        "or reject them",
+        frozenset({R, MG}),
+    ),
     "scheduling.manage": (
         "Set working hours, absences, rooms, devices, appointment types and the booking policy",
         frozenset({MG}),

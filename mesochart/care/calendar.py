@@ -1,11 +1,13 @@
 """The patient's next appointments as an iCalendar file (RFC 5545), written by hand:
-planned sessions and open follow-ups from today on, all-day events."""
+booked appointments (timed events), planned sessions and open follow-ups from today on
+(all-day events). Patient-facing: the kind of visit, never a protocol code or rule."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from mesochart.patients.models import Patient
 
@@ -54,6 +56,18 @@ def _event(uid: str, day: date, summary: str, description: str, stamp: str) -> l
     ]
 
 
+def _timed_event(uid: str, start: datetime, end: datetime, summary: str, stamp: str) -> list[str]:
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        f"DTSTAMP:{stamp}",
+        f"DTSTART:{start.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+        f"DTEND:{end.astimezone(UTC):%Y%m%dT%H%M%SZ}",
+        f"SUMMARY:{escape(summary)}",
+        "END:VEVENT",
+    ]
+
+
 def patient_ics(patient: Patient, host: str) -> str:
     clinic = patient.clinic
     today = clinic.today()
@@ -67,6 +81,21 @@ def patient_ics(patient: Patient, host: str) -> str:
         "METHOD:PUBLISH",
         f"X-WR-CALNAME:{escape(clinic.name)}",
     ]
+    from mesochart.scheduling.models import Appointment, AppointmentKind, AppointmentStatus
+
+    for appointment in Appointment.objects.filter(
+        patient=patient,
+        status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED),
+        starts_at__gte=datetime.combine(today, time(0, 0), tzinfo=UTC),
+    ).select_related("type"):
+        lines += _timed_event(
+            f"appointment-{appointment.pk}@{domain}",
+            appointment.starts_at,
+            appointment.ends_at,
+            _("%(clinic)s: %(what)s")
+            % {"clinic": clinic.name, "what": AppointmentKind(appointment.type.kind).label},
+            stamp,
+        )
     for session in TreatmentSession.objects.filter(
         patient=patient, status=SessionStatus.PLANNED, scheduled_for__gte=today
     ):

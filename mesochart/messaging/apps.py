@@ -7,6 +7,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging: patient messages, reminders, staff notifications, calendar feeds"
 
     def ready(self) -> None:
-        from . import notifications
+        from . import appointments, notifications
 
         notifications.connect()
+        appointments.connect()

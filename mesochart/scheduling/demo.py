@@ -71,6 +71,10 @@ def load_scheduling_demo(clinic: Clinic, manager: User, patients: Sequence[Patie
                     manager, clinic, Device(name=name, kind=kind), action="device"
                 )
         services.ensure_default_types(manager, clinic)
+    # Every type can be booked on the public page (the booking rules still apply there).
+    for offline in AppointmentType.objects.filter(clinic=clinic, online=False):
+        offline.online = True
+        services.do_save_resource(manager, clinic, offline, action="type")
     home = dict(
         zip(PLAN, Room.objects.filter(clinic=clinic, name__in=ROOMS).order_by("name"), strict=False)
     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from mesochart.accounts.models import Clinic, User
 from mesochart.errors import DomainError
+from mesochart.patients import keys
 from mesochart.patients.models import Patient
 
 from .models import (
@@ -239,6 +240,7 @@ class TypeForm(_ClinicForm):
             "needs_device",
             "prescriber_only",
             "active",
+            "online",
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -251,3 +253,80 @@ class TypeForm(_ClinicForm):
         elif protocol and protocol not in library_for(self.clinic).protocols:
             self.add_error("protocol", _("No such protocol in the library."))
         return data
+
+
+# --- the public booking page ----------------------------------------------------------
+
+# Where the public page shows a booking refusal: the times are one field there.
+ONLINE_FIELD_OF = {
+    "starts_at": "slot",
+    "practitioner": "slot",
+    "room": "slot",
+    "device": "slot",
+    "patient": "slot",
+    "acknowledge": "type",
+}
+
+
+def add_online_error(form: forms.BaseForm, exc: DomainError) -> None:
+    name = ONLINE_FIELD_OF.get(exc.field or "", exc.field)
+    form.add_error(name if name in form.fields else None, exc.message)
+
+
+class OnlineBookingForm(forms.Form):
+    type = forms.ModelChoiceField(
+        label=_("Service"), queryset=AppointmentType.objects.none(), empty_label=None
+    )
+    practitioner = PractitionerChoice(
+        label=_("With"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=_("Anyone"),
+    )
+    day = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    slot = forms.CharField(label=_("Time"), required=False)
+    given_name = forms.CharField(label=_("Given name"), max_length=100, required=False)
+    family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
+    birth_date = forms.DateField(
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    email = forms.EmailField(label=_("Email"), required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
+    # The honeypot: hidden from people (CSS and aria), filled by bots.
+    website = forms.CharField(
+        label=_("Leave this empty"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    PERSON = ("given_name", "family_name", "birth_date", "email", "phone")
+
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.clinic = clinic
+        self.fields["type"].queryset = AppointmentType.objects.filter(  # type: ignore[attr-defined]
+            clinic=clinic, active=True, online=True
+        )
+        self.fields["practitioner"].queryset = bookable_practitioners(clinic)  # type: ignore[attr-defined]
+
+    def starts_at(self) -> datetime | None:
+        raw = (self.cleaned_data.get("slot") or "").strip()
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError:
+            return None
+        return value if value.tzinfo is not None else None
+
+    def require_booking_fields(self) -> bool:
+        """Valid for booking: every field of the person and a time chosen."""
+        if not self.is_valid():
+            return False
+        for name in self.PERSON:
+            if not self.cleaned_data.get(name):
+                self.add_error(name, _("This field is required."))
+        phone = self.cleaned_data.get("phone") or ""
+        if "phone" not in self.errors and not keys.phone_key(phone):
+            self.add_error("phone", _("Give a phone number."))
+        if self.starts_at() is None:
+            self.add_error("slot", _("Choose a time from the list."))
+        return not self.errors

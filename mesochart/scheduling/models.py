@@ -155,6 +155,11 @@ class AppointmentType(models.Model):
         ),
     )
     active = models.BooleanField(_("bookable"), default=True)
+    online = models.BooleanField(
+        _("bookable online"),
+        default=False,
+        help_text=_("Patients can book it themselves on the clinic's public booking page."),
+    )
 
     class Meta:
         ordering = ["kind", "name"]
@@ -235,8 +240,9 @@ class Appointment(models.Model):
         "care.TreatmentSession", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # None: booked by the patient on the public booking page.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -322,3 +328,63 @@ class BookingPolicy(models.Model):
         "no_show_window_months",
         "slot_step_minutes",
     )
+
+
+class OnlineBookingStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for reception")
+    BOOKED = "booked", _("Booked")
+    REJECTED = "rejected", _("Rejected")
+
+
+class OnlineBooking(models.Model):
+    """A booking made on the public page. Matched to a patient of the clinic it is an
+    appointment at once (``appointment``); otherwise it waits (``pending``) for reception
+    to create or link the patient and book it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="+")
+    type = models.ForeignKey(AppointmentType, on_delete=models.PROTECT, related_name="+")
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    starts_at = models.DateTimeField()
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    birth_date = models.DateField()
+    email = models.EmailField()
+    phone = models.CharField(max_length=40)
+    status = models.CharField(
+        max_length=10, choices=OnlineBookingStatus.choices, default=OnlineBookingStatus.PENDING
+    )
+    email_confirmed_at = models.DateTimeField(null=True, blank=True)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    appointment = models.ForeignKey(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["clinic", "status"], name="onlinebooking_status_idx")]
+
+
+class BookingAttempt(models.Model):
+    """One submission of the public booking page, counted for the rate limit (per client
+    address and per clinic over the last hour); old rows are pruned as new ones come."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["address", "at"], name="bookingattempt_addr_idx"),
+            models.Index(fields=["clinic", "at"], name="bookingattempt_clinic_idx"),
+        ]

@@ -312,7 +312,7 @@ def _details(appointment: Appointment, **extra: Any) -> dict[str, Any]:
 
 
 def do_book(
-    actor: User,
+    actor: User | None,
     clinic: Clinic,
     *,
     patient: Patient,

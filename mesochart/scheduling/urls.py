@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import online_views, views
 
 app_name = "scheduling"
 urlpatterns = [
@@ -9,6 +9,8 @@ urlpatterns = [
     path("new/", views.book, name="book"),
     path("slots/", views.slots, name="slots"),
     path("manage/", views.manage, name="manage"),
+    path("online/", online_views.pending, name="online_pending"),
+    path("online/<uuid:booking_id>/<str:action>/", online_views.decide, name="online_decide"),
     path("manage/policy/", views.manage_policy, name="manage_policy"),
     path("manage/default-types/", views.default_types, name="default_types"),
     *(

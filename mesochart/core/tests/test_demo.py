@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from mesochart.accounts.models import Membership, Role, User
 from mesochart.audit.services import verify_chain
@@ -31,6 +32,10 @@ def test_demo_loads_two_clinics_every_role_and_40_patients_once(capsys):
     for role in Role:
         assert role.value in out
     assert DEMO_PASSWORD in out
+    # The main clinic's public booking page is printed and answers.
+    booking = re.search(r"Online booking for [^:]+: \S+(/book/[0-9a-f-]+/)", out)
+    assert booking is not None
+    assert Client().get(booking.group(1)).status_code == 200
     assert "0 patients created this run" in again
     assert User.objects.get(username="practitioner").check_password(DEMO_PASSWORD)
     assert verify_chain().ok

@@ -41,6 +41,11 @@ class Command(BaseCommand):
             f"({', '.join(c.name for c in result.clinics)}); "
             f"{result.created_patients} patients created this run."
         )
+        from mesochart.scheduling.online import booking_url, online_types
+
+        for clinic in result.clinics:
+            if online_types(clinic):
+                self.stdout.write(f"Online booking for {clinic.name}: {booking_url(clinic)}")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, clinics in result.users:
             self.stdout.write(f"  {username:<22} {role:<13} {clinics}")
