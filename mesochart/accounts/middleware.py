@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import time
 import zoneinfo
 from collections.abc import Callable
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -18,6 +19,15 @@ from .idle import SESSION_ACTIVITY_KEY
 from .models import Membership
 
 SESSION_CLINIC_KEY = "clinic_id"
+
+
+def _not_activity() -> set[str]:
+    """Requests a page makes by itself, not the user: asking the time left, and the
+    header's unread-notifications count fetched after each page load."""
+    paths = {reverse("accounts:idle_remaining")}
+    with contextlib.suppress(NoReverseMatch):
+        paths.add(reverse("messaging:notification_count"))
+    return paths
 
 
 class IdleTimeoutMiddleware:
@@ -32,9 +42,7 @@ class IdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.user.is_authenticated and request.path_info != reverse(
-            "accounts:idle_remaining"
-        ):
+        if request.user.is_authenticated and request.path_info not in _not_activity():
             now = time.time()
             last = request.session.get(SESSION_ACTIVITY_KEY)
             if last is not None and now - float(last) > idle.idle_seconds():

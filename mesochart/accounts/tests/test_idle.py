@@ -366,3 +366,17 @@ def test_activity_is_written_to_the_session_at_most_every_30_seconds(staff, trav
     travel.shift(15 * 60 - (ACTIVITY_WRITE_SECONDS - 1) + 1)
     response = client.get(reverse("patients:list"))
     assert response.status_code == 302 and LOGIN in response["Location"]
+
+
+def test_the_headers_notification_count_is_not_activity(staff, travel):
+    from mesochart.accounts.idle import SESSION_ACTIVITY_KEY
+
+    client = Client()
+    sign_in(client, "reception")
+    first = client.session[SESSION_ACTIVITY_KEY]
+    travel.shift(60)
+    assert client.get(reverse("messaging:notification_count")).status_code == 200
+    assert client.session[SESSION_ACTIVITY_KEY] == first
+    travel.shift(15 * 60 - 60 + 1)
+    response = client.get(reverse("patients:list"))
+    assert response.status_code == 302 and LOGIN in response["Location"]

@@ -382,6 +382,10 @@
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     const xhr = event.detail && event.detail.xhr;
+    const source = event.detail && event.detail.elt;
+    // A request the page makes by itself (the unread count) is not activity: the server
+    // does not count it either.
+    if (source && source.closest && source.closest("[data-not-activity]")) return;
     if (!leaving && !(xhr && xhr.status === 0)) restart(); // 0: never reached the server
   });
   document.addEventListener("mesochart:activity", function () {
