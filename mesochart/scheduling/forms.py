@@ -40,6 +40,21 @@ class PractitionerChoice(forms.ModelChoiceField):
 
 
 class _SlotFields(forms.Form):
+    """What booking and moving share: room and device (optional), limited to the clinic."""
+
+    room = forms.ModelChoiceField(
+        label=_("Room"),
+        queryset=Room.objects.none(),
+        required=False,
+        empty_label=_("Any free room"),
+    )
+    device = forms.ModelChoiceField(
+        label=_("Device"),
+        queryset=Device.objects.none(),
+        required=False,
+        empty_label=_("Any suitable device"),
+    )
+
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.clinic = clinic
@@ -74,18 +89,6 @@ class BookForm(_SlotFields):
         label=_("Time"),
         required=False,
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
-    )
-    room = forms.ModelChoiceField(
-        label=_("Room"),
-        queryset=Room.objects.none(),
-        required=False,
-        empty_label=_("Any free room"),
-    )
-    device = forms.ModelChoiceField(
-        label=_("Device"),
-        queryset=Device.objects.none(),
-        required=False,
-        empty_label=_("Any suitable device"),
     )
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -127,18 +130,6 @@ class MoveForm(_SlotFields):
     )
     time = forms.TimeField(
         label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
-    )
-    room = forms.ModelChoiceField(
-        label=_("Room"),
-        queryset=Room.objects.none(),
-        required=False,
-        empty_label=_("Any free room"),
-    )
-    device = forms.ModelChoiceField(
-        label=_("Device"),
-        queryset=Device.objects.none(),
-        required=False,
-        empty_label=_("Any suitable device"),
     )
     acknowledge = forms.BooleanField(
         label=_("I have read the warnings and move anyway"), required=False
