@@ -244,7 +244,7 @@ def appointment_for_link(token: str, purpose: str) -> Appointment:
 
 
 def do_confirm_by_link(token: str) -> Appointment:
-    """Opening the emailed link confirms a booked appointment (again: nothing changes)."""
+    """The patient pressed "Confirm" on the emailed link's page (again: nothing changes)."""
     appointment = appointment_for_link(token, "confirm")
     if appointment.status == AppointmentStatus.BOOKED:
         appointment = services.do_confirm(None, appointment)
@@ -267,12 +267,22 @@ def do_cancel_by_link(token: str, now: datetime | None = None) -> Appointment:
     )
 
 
-def do_confirm_email(token: str) -> OnlineBooking:
+def booking_for_link(token: str, *, for_update: bool = False) -> OnlineBooking:
+    """The pending booking an address-check link names (``BadLink`` when it is not one)."""
     booking_id, stamp = links.read_token(token, "email", settings.BOOKING_CONFIRM_LINK_HOURS)
+    bookings = OnlineBooking.objects.select_related("clinic", "type")
+    if for_update:
+        bookings = bookings.select_for_update(of=("self",))
+    booking = bookings.filter(pk=booking_id).first()
+    if booking is None or booking.created_at.isoformat() != stamp:
+        raise links.BadLink()
+    return booking
+
+
+def do_confirm_email(token: str) -> OnlineBooking:
+    """The person pressed "Confirm my address" on the emailed link's page."""
     with transaction.atomic():
-        booking = OnlineBooking.objects.select_for_update().filter(pk=booking_id).first()
-        if booking is None or booking.created_at.isoformat() != stamp:
-            raise links.BadLink()
+        booking = booking_for_link(token, for_update=True)
         if booking.email_confirmed_at is None:
             booking.email_confirmed_at = timezone.now()
             booking.save(update_fields=["email_confirmed_at"])

@@ -89,8 +89,12 @@ def _bad_link(request: HttpRequest, exc: links.BadLink) -> HttpResponse:
 
 
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """Opening the emailed link confirms the appointment."""
+    """The emailed confirm link: opening it shows the appointment and a button; only the
+    button confirms (mail scanners and link previews open links, they press nothing)."""
     try:
+        if request.method != "POST":
+            appointment = online.appointment_for_link(token, "confirm")
+            return render(request, "scheduling/online/confirm.html", {"a": appointment})
         appointment = online.do_confirm_by_link(token)
     except links.BadLink as exc:
         return _bad_link(request, exc)
@@ -104,7 +108,11 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
+    """The address-check link of a pending booking: a button confirms the address."""
     try:
+        if request.method != "POST":
+            booking = online.booking_for_link(token)
+            return render(request, "scheduling/online/confirm.html", {"booking": booking})
         booking = online.do_confirm_email(token)
     except links.BadLink as exc:
         return _bad_link(request, exc)

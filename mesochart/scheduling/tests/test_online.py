@@ -111,13 +111,23 @@ def test_a_matched_patient_is_booked_and_the_email_confirms_it(
     assert event.actor_id is None and event.details["matched"] is True
     assert AuditEvent.objects.get(action="appointment.book").actor_id is None
     confirmation = Message.objects.get(kind=MessageKind.APPOINTMENT_CONFIRMATION, channel="email")
-    page = Client().get(link_in(confirmation.body, "confirm"))
+    link = link_in(confirmation.body, "confirm")
+    # Opening the link (as a mail scanner or a link preview does) changes nothing.
+    page = Client().get(link)
+    assert page.status_code == 200 and "Confirm the appointment" in page.text
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    # The button confirms.
+    page = Client().post(link)
     assert page.status_code == 200 and "is confirmed" in page.text
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.CONFIRMED
     assert AuditEvent.objects.filter(action="appointment.confirmed", actor=None).exists()
-    # Opened again: still confirmed, nothing more.
-    assert Client().get(link_in(confirmation.body, "confirm")).status_code == 200
+    # Opened and pressed again: still confirmed, nothing more.
+    again = Client().get(link)
+    assert again.status_code == 200 and "already confirmed" in again.text
+    assert Client().post(link).status_code == 200
+    assert AuditEvent.objects.filter(action="appointment.confirmed").count() == 1
 
 
 def test_a_phone_match_is_enough_but_name_and_birth_date_must_agree(clinic, staff, patient):
@@ -148,10 +158,16 @@ def test_a_new_person_is_held_for_reception_who_creates_the_patient(
     booking = OnlineBooking.objects.get(status=OnlineBookingStatus.PENDING)
     [email] = mail.outbox
     assert email.to == ["nora@example.org"]
-    page = Client().get(link_in(email.body, "email"))
+    link = link_in(email.body, "email")
+    page = Client().get(link)
+    assert page.status_code == 200 and "Confirm my address" in page.text
+    booking.refresh_from_db()
+    assert booking.email_confirmed_at is None
+    page = Client().post(link)
     assert page.status_code == 200 and "Email address confirmed" in page.text
     booking.refresh_from_db()
     assert booking.email_confirmed_at is not None
+    assert "already confirmed" in Client().get(link).text
     reception = client_as("reception")
     listing = reception.get(reverse("scheduling:online_pending"))
     assert "Nora Moreau" in listing.text
@@ -281,9 +297,12 @@ def test_a_tampered_or_expired_confirm_link_is_refused(
     # A cancel link is not a confirm link.
     cancel_token = links.cancel_url(appointment).rstrip("/").rsplit("/", 1)[1]
     assert Client().get(reverse("booking:confirm", args=[cancel_token])).status_code == 404
+    assert Client().post(tampered).status_code == 404
     with time_machine.travel(timedelta(hours=settings.BOOKING_CONFIRM_LINK_HOURS + 1)):
         expired = Client().get(url)
+        expired_post = Client().post(url)
     assert expired.status_code == 404 and "expired" in expired.text
+    assert expired_post.status_code == 404
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.BOOKED
 

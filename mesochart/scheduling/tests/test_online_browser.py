@@ -86,6 +86,9 @@ def test_a_patient_books_online_confirms_by_email_and_cancels_late(
     assert appointment.patient == patient and appointment.status == AppointmentStatus.BOOKED
 
     page.goto(emailed_link(Path(settings.EMAIL_FILE_PATH), "confirm"))
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.BOOKED
+    page.click("#confirm-button")
     page.wait_for_selector("#booking-confirmed")
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.CONFIRMED
